@@ -1,0 +1,150 @@
+"""The one place where audio is read, resampled and written.
+
+Every stage calls `load_audio` (any rate, channel count or bit depth; WAV, FLAC, OGG/Opus,
+MP3 through libsndfile, other containers such as M4A through FFmpeg/PyAV) and `save_audio`,
+which publishes a file atomically and never overwrites an existing one.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from core.errors import AudioError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
+
+
+def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True,
+               min_duration: float = 0.0) -> tuple[np.ndarray, int]:
+    """Read `path` as float32 in [-1, 1]; mono (channels averaged) unless `mono=False`.
+
+    `sr` resamples (soxr, high quality) to that rate; None keeps the file's rate.
+    Raises AudioError naming the file and the problem for missing, empty, truncated or
+    non-audio files and for clips shorter than `min_duration` seconds.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes); record or export it again")
+    try:
+        wav, file_sr = _read_soundfile(path)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as first:
+        try:
+            wav, file_sr = _read_ffmpeg(path)
+        except Exception:
+            raise AudioError(f"{path}: not a readable audio file ({_reason(first)}); "
+                             f"use WAV, FLAC, OGG or MP3") from None
+    if wav.size == 0:
+        raise AudioError(f"{path}: contains no audio samples; record or export it again")
+    if not np.all(np.isfinite(wav)):
+        raise AudioError(f"{path}: contains NaN or infinite samples; export it again")
+    if mono:
+        wav = wav.mean(axis=1)
+    if sr is not None and sr != file_sr:
+        wav = resample(wav, file_sr, sr)
+        file_sr = sr
+    duration = len(wav) / file_sr
+    if duration < min_duration:
+        raise AudioError(f"{path}: only {duration:.2f} s long; need at least {min_duration:g} s of speech")
+    return np.ascontiguousarray(wav, dtype=np.float32), file_sr
+
+
+def resample(wav: np.ndarray, from_sr: int, to_sr: int) -> np.ndarray:
+    """Resample along the first axis with soxr (high quality)."""
+    if from_sr == to_sr:
+        return wav
+    import soxr
+    return soxr.resample(wav, from_sr, to_sr, quality="HQ").astype(np.float32)
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    with sf.SoundFile(path) as f:
+        expected = f.frames
+        wav = f.read(dtype="float32", always_2d=True)
+    if expected > 0 and len(wav) < expected:
+        raise AudioError(f"{path}: truncated ({len(wav)} of {expected} frames); the file is incomplete")
+    return wav, f.samplerate
+
+
+def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    import av  # installed with faster-whisper; reads containers libsndfile does not
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        frames = [frame.to_ndarray() for frame in container.decode(stream)]
+        sr = stream.rate
+    if not frames:
+        raise AudioError(f"{path}: no audio stream")
+    planes = np.concatenate([f if f.ndim == 2 else f[None] for f in frames], axis=1)
+    wav = planes.T.astype(np.float32)
+    if np.issubdtype(frames[0].dtype, np.integer):
+        wav /= float(np.iinfo(frames[0].dtype).max)
+    return wav, sr
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+
+
+def save_audio(path: str | os.PathLike, wav: np.ndarray, sr: int, overwrite: bool = False) -> Path:
+    """Write 16-bit PCM WAV via a temporary file in the same folder, then publish it.
+
+    Without `overwrite`, an existing file is never replaced (FileExistsError); with it the
+    replacement is atomic. An interrupted write leaves nothing behind.
+    """
+    path = Path(path)
+    wav = np.asarray(wav, dtype=np.float32)
+    if wav.size == 0 or not np.all(np.isfinite(wav)):
+        raise AudioError(f"{path}: refusing to write empty or non-finite audio")
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        sf.write(tmp, np.clip(wav, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
+    return path
+
+
+class atomic_path:
+    """Context manager yielding a temporary path next to `path`; on success it becomes `path`.
+
+    The publish step uses a hard link (fails if `path` exists) unless `overwrite` is set,
+    so concurrent writers never clobber each other's files.
+    """
+
+    def __init__(self, path: Path, overwrite: bool = False):
+        self.path, self.overwrite = Path(path), overwrite
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                if self.overwrite:
+                    os.replace(self.tmp, self.path)
+                else:
+                    os.link(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def list_audio(paths: list[str | os.PathLike]) -> list[Path]:
+    """Expand files and folders (recursively) into a sorted list of audio files."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
+            if not files:
+                raise AudioError(f"{p}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+            found.extend(files)
+        elif p.exists():
+            found.append(p)
+        else:
+            raise AudioError(f"{p}: no such file or folder; check the path")
+    return found
