@@ -1,0 +1,247 @@
+"""One conversion: recognise the emotion, transcribe, speak the words again (or re-render the
+input with `keep_voice`), check the result with the same models, publish `N.wav` + `N.json`.
+
+The stages are the project's own: `ser.load_recognizer`, `asr.load_asr`, `tts.synthesize` /
+`tts.render_emotion`. Each model loads once per `Converter`, on first use.
+"""
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.audio import list_audio, load_audio, resample
+from core.errors import AudioError, UserError
+from convert.config import DetectConfig
+from convert.outputs import OutputSlot
+
+ASR_SR = 16000
+SILENCE_DBFS = -50.0            # no 30 ms frame louder than this: the input holds no speech
+
+
+@dataclass
+class Request:
+    """What to make of each input: target emotion (a label or 'same'), voice and options."""
+    emotion: str
+    speaker: str
+    text: str | None = None
+    keep_voice: bool = False
+    intensity: str | float = "normal"
+    check: bool = True
+
+
+class Converter:
+    """Holds the loaded models; `convert(path, request, folder)` makes one numbered output."""
+
+    def __init__(self, config: DetectConfig, say: Callable[[str], None] = lambda message: None):
+        self.config, self.say = config, say
+        self._recognizer = self._asr = None
+        self._load_s = 0.0              # loading time not yet reported
+
+    @property
+    def recognizer(self):
+        if self._recognizer is None:
+            from ser import load_recognizer
+            self.say(f"loading emotion recogniser ({self.config.ser.config})…")
+            start = time.perf_counter()
+            self._recognizer = load_recognizer(self.config.ser.config)
+            self._load_s += time.perf_counter() - start
+        return self._recognizer
+
+    @property
+    def asr(self):
+        if self._asr is None:
+            from asr import load_asr
+            cfg = self.config.asr
+            self.say(f"loading speech recogniser ({cfg.backend} {cfg.model})…")
+            start = time.perf_counter()
+            self._asr = load_asr(backend=cfg.backend, model=cfg.model, language=cfg.language)
+            self._load_s += time.perf_counter() - start
+        return self._asr
+
+    def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
+        """Convert one file and publish it as the next `N.wav` + `N.json` in `folder`."""
+        clock = _Clock()
+        wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
+        wav16 = resample(wav, sr, ASR_SR)
+        speech = _has_speech(wav16)
+        clock.lap("read")
+
+        detected = self.detect_emotion(wav16) if speech else None
+        clock.lap("ser")
+        transcript = self.transcribe(wav16, request.keep_voice) if speech else None
+        clock.lap("asr")
+
+        words = request.text if request.text is not None else (transcript.text if transcript else "")
+        if not request.keep_voice and not words.strip():
+            raise UserError(f"{path}: no speech found (silent, too quiet or no words); "
+                            f"give the words with --text, or use --keep-voice")
+        if request.emotion == "same":
+            if detected is None:
+                raise UserError(f"{path}: no speech to detect an emotion from; name the target emotion")
+            target = detected.label
+        else:
+            target = request.emotion
+        self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
+        out, out_sr = self.render(wav, sr, words, target, request)
+        clock.lap("tts")
+
+        check = self.self_check(out, out_sr, target, words) if request.check else None
+        clock.lap("check")
+
+        cfg = self.config
+        report = {
+            "input": {"path": str(path), "duration_s": round(len(wav) / sr, 3), "sample_rate": sr},
+            "detected_emotion": None if detected is None else {
+                "label": detected.label, "probabilities": _rounded(detected.probabilities)},
+            "transcript": None if transcript is None else transcript.text,
+            "language": None if transcript is None else transcript.language,
+            "spoken_text": words,
+            "target_emotion": target,
+            "speaker": request.speaker,
+            "mode": "keep-voice" if request.keep_voice else "synthesis",
+            "intensity": request.intensity,
+            "output": None,
+            "models": {
+                "ser": str(cfg.ser.config),
+                "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
+                       if transcript is not None or request.check else None,
+                "tts": "render_emotion" if request.keep_voice else _voice_engine(request.speaker),
+            },
+            "check": check,
+            "notes": _notes(request, speech),
+        }
+        with OutputSlot(folder) as slot:
+            report["output"] = str(slot.wav_path)
+            clock.lap("write")
+            clock.times["load_models"] = round(self._load_s, 3)
+            self._load_s = 0.0
+            report["timings_s"] = clock.finish()
+            slot.publish(out, out_sr, report)
+        return report
+
+    def detect_emotion(self, wav16: np.ndarray):
+        """SER over the whole input: windows cut at pauses, probabilities weighted by length."""
+        from ser import Prediction
+        windows = [w for w in _windows(wav16, ASR_SR, self.config.window_s) if _has_speech(w)]
+        if len(windows) == 1:
+            return self.recognizer.predict(windows[0], ASR_SR)
+        total: dict[str, float] = {}
+        for w in windows:
+            for label, p in self.recognizer.predict(w, ASR_SR).probabilities.items():
+                total[label] = total.get(label, 0.0) + p * len(w)
+        norm = sum(total.values())
+        probabilities = {label: p / norm for label, p in total.items()}
+        return Prediction(max(probabilities, key=probabilities.get), probabilities)
+
+    def transcribe(self, wav16: np.ndarray, optional: bool):
+        """ASR of the input; with keep-voice the output does not need it, so a failure is noted."""
+        try:
+            return self.asr.transcribe(wav16)
+        except UserError as e:
+            if not optional:
+                raise
+            self.say(f"note: no transcript ({e})")
+            return None
+
+    def render(self, wav, sr, words, target, request) -> tuple[np.ndarray, int]:
+        if request.keep_voice:
+            from tts import render_emotion
+            parts = [render_emotion(w, sr, target, request.intensity)
+                     for w in _windows(wav, sr, self.config.window_s)]
+            return np.concatenate(parts).astype(np.float32), sr
+        from tts import synthesize
+        return synthesize(words, target, request.speaker, request.intensity)
+
+    def self_check(self, out, out_sr, target, words) -> dict:
+        """Run SER and ASR on the output: is `target` recognised, how many words survived."""
+        from asr.evaluate import wer
+        self.say("checking the output…")
+        out16 = resample(out, out_sr, ASR_SR)
+        predicted = self.recognizer.predict(out16, ASR_SR)
+        heard = self.asr.transcribe(out16).text
+        error = round(wer(words, heard), 3) if words.strip() else None
+        warnings = []
+        if predicted.label != target:
+            warnings.append(f"target emotion '{target}' not recognised in the output "
+                            f"(heard as '{predicted.label}')")
+        if error is not None and error > self.config.check.max_wer:
+            warnings.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
+        return {"recognised": predicted.label == target, "predicted_label": predicted.label,
+                "target_probability": round(float(predicted.probabilities.get(target, 0.0)), 3),
+                "transcript": heard, "wer": error, "warnings": warnings}
+
+
+def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
+    """AUDIO as given on the command line -> (files, is_batch): a file, a folder or a manifest CSV."""
+    audio = Path(audio)
+    if audio.is_dir():
+        return list_audio([audio]), True
+    if audio.suffix.lower() == ".csv" and audio.is_file():
+        with audio.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        if not rows or "path" not in rows[0]:
+            raise UserError(f"{audio}: a manifest needs a 'path' column and at least one row")
+        return [audio.parent / row["path"] for row in rows], True
+    if not audio.exists():
+        raise AudioError(f"{audio}: no such file or folder; check the path")
+    return [audio], False
+
+
+class _Clock:
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.times[stage] = round(now - self.last, 3)
+        self.last = now
+
+    def finish(self) -> dict[str, float]:
+        return {**self.times, "total": round(time.perf_counter() - self.start, 3)}
+
+
+def _has_speech(wav: np.ndarray, sr: int = ASR_SR) -> bool:
+    frame = int(0.03 * sr)
+    frames = wav[: len(wav) // frame * frame].reshape(-1, frame)
+    if len(frames) == 0:
+        return False
+    loudest = float(np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)).max())
+    return 20 * np.log10(loudest + 1e-12) > SILENCE_DBFS
+
+
+def _windows(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
+    """Split into pieces of at most `max_s`, each cut at the quietest 10 ms of its last fifth."""
+    size, hop = int(max_s * sr), int(0.01 * sr)
+    pieces, start = [], 0
+    while len(wav) - start > size:
+        tail = wav[start + size * 4 // 5: start + size]
+        energy = (tail[: len(tail) // hop * hop].reshape(-1, hop) ** 2).sum(axis=1)
+        cut = start + size * 4 // 5 + int(np.argmin(energy)) * hop
+        pieces.append(wav[start:cut])
+        start = cut
+    pieces.append(wav[start:])
+    return pieces
+
+
+def _voice_engine(speaker: str) -> dict:
+    import tts
+    voice = tts.VOICES[speaker]
+    return {"voice": speaker, **({"engine": voice.engine, "engine_voice": voice.voice}
+                                 if hasattr(voice, "engine") else {})}
+
+
+def _notes(request: Request, speech: bool) -> list[str]:
+    notes = []
+    if request.keep_voice:
+        notes.append(f"keep-voice: the input voice is kept; speaker '{request.speaker}' is not applied")
+    if not speech:
+        notes.append("the input holds no speech: no emotion detected, no transcript")
+    return notes
+
+
+def _rounded(probabilities: dict[str, float]) -> dict[str, float]:
+    return {label: round(float(p), 4) for label, p in probabilities.items()}

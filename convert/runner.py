@@ -1,0 +1,151 @@
+"""What detect.py does with its parsed arguments: validate, convert each input, print."""
+import json
+import signal
+import sys
+from argparse import Namespace
+
+from core.config import load_config
+from core.errors import UserError
+from core.labels import EMOTIONS, normalise_emotion
+from convert.config import DetectConfig
+from convert.outputs import check_writable
+from convert.pipeline import Converter, Request, expand_inputs
+
+
+def detect(args: Namespace) -> int:
+    """Run detect.py; returns the exit code (1 when any input of a batch failed)."""
+    signal.signal(signal.SIGTERM, _interrupt)      # `kill` cleans up like Ctrl-C does
+    config = load_config(args.config, DetectConfig, args.set)
+    if args.no_check:
+        config.check.enabled = False
+    request = Request(emotion=target_emotion(args.emotion), speaker=speaker_name(args.speaker),
+                      text=_text(args.text), keep_voice=args.keep_voice,
+                      intensity=_intensity(args.intensity if args.intensity is not None
+                                           else config.tts.intensity),
+                      check=config.check.enabled)
+    check_writable(args.output_dir)
+    files, batch = expand_inputs(args.audio)
+    say = (lambda message: None) if args.quiet or args.json else _stderr
+    converter = Converter(config, say=say)
+    if not batch:
+        report = converter.convert(files[0], request, args.output_dir)
+        _show(report, args)
+        return 0
+    return _batch(converter, files, request, args)
+
+
+def target_emotion(name: str) -> str:
+    """A canonical emotion label, or 'same' (speak with the emotion detected in the input)."""
+    if name.strip().lower() == "same":
+        return "same"
+    try:
+        return normalise_emotion(name)
+    except UserError:
+        raise UserError(f"unknown emotion {name!r}; choose one of: {', '.join(EMOTIONS)}, same") from None
+
+
+def speaker_name(name: str) -> str:
+    """A voice name of the synthesis stage, matched case-insensitively."""
+    from tts import voice_names
+    names = voice_names()
+    match = {n.lower(): n for n in names}.get(name.strip().lower())
+    if match is None:
+        raise UserError(f"unknown speaker {name!r}; choose one of: {', '.join(names)}")
+    return match
+
+
+def _intensity(value):
+    from tts import parse_intensity
+    parse_intensity(value)          # raises a UserError naming the valid forms
+    return value
+
+
+def _text(text: str | None) -> str | None:
+    if text is not None and not text.strip():
+        raise UserError("--text is empty; give the words to speak, or leave --text out to use ASR")
+    return text
+
+
+def _batch(converter: Converter, files: list, request: Request, args: Namespace) -> int:
+    from tqdm import tqdm
+    reports, failed = [], []
+    bar = tqdm(files, desc="converting", unit="file", disable=args.quiet or args.json, file=sys.stderr)
+    for path in bar:
+        try:
+            reports.append(converter.convert(path, request, args.output_dir))
+        except UserError as e:
+            failed.append((path, str(e)))
+        except Exception as e:  # a stage failing on one file must not stop the batch
+            failed.append((path, f"internal error ({type(e).__name__}: {e})"))
+        else:
+            if args.quiet:
+                print(reports[-1]["output"], flush=True)
+            elif not args.json:
+                bar.write(_one_line(reports[-1]))
+                if warning := _warning(reports[-1]):
+                    bar.write(warning, file=sys.stderr)
+            continue
+        if not args.quiet:
+            bar.write(f"skipped {path}: {failed[-1][1]}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(reports, indent=2, ensure_ascii=False))
+    if not args.quiet:
+        print(f"converted {len(reports)} of {len(files)} files into {args.output_dir}"
+              + (f"; {len(failed)} failed:" if failed else ""), file=sys.stderr)
+        for path, message in failed:
+            print(f"  {path}: {message}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _show(report: dict, args: Namespace) -> None:
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif args.quiet:
+        print(report["output"])
+    else:
+        print(_summary(report))
+    warning = _warning(report)
+    if warning and not args.quiet:
+        print(warning, file=sys.stderr)
+
+
+def _summary(report: dict) -> str:
+    detected = report["detected_emotion"]
+    lines = []
+    if detected:
+        ranked = sorted(detected["probabilities"].items(), key=lambda kv: -kv[1])
+        lines.append(f"detected emotion: {ranked[0][0]} ({ranked[0][1]:.0%})"
+                     + "".join(f", {label} {p:.0%}" for label, p in ranked[1:3]))
+    if report["transcript"] is not None:
+        lines.append(f"transcript: \"{report['transcript']}\" ({report['language']})")
+    how = "kept the input voice" if report["mode"] == "keep-voice" else f"voice {report['speaker']}"
+    lines.append(f"spoken as: {report['target_emotion']}, {how}")
+    check = report["check"]
+    if check:
+        wer = "n/a" if check["wer"] is None else f"{check['wer']:.0%}"
+        lines.append(f"self-check: heard as {check['predicted_label']} "
+                     f"({report['target_emotion']} {check['target_probability']:.0%}), WER {wer}")
+    lines += [f"note: {note}" for note in report["notes"]]
+    lines.append(f"output: {report['output']} (report: {report['output'][:-4]}.json)")
+    return "\n".join(lines)
+
+
+def _one_line(report: dict) -> str:
+    detected = report["detected_emotion"]
+    found = f"{detected['label']} {max(detected['probabilities'].values()):.0%}" if detected else "no speech"
+    return f"{report['input']['path']} -> {report['output']} (detected {found}, spoken {report['target_emotion']})"
+
+
+def _warning(report: dict) -> str | None:
+    check = report["check"]
+    if check and check["warnings"]:
+        return f"warning: {report['output']}: " + "; ".join(check["warnings"])
+    return None
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
