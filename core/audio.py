@@ -5,6 +5,7 @@ MP3 through libsndfile, other containers such as M4A through FFmpeg/PyAV) and `s
 which publishes a file atomically and never overwrites an existing one.
 """
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -68,7 +69,25 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
         wav = f.read(dtype="float32", always_2d=True)
     if expected > 0 and len(wav) < expected:
         raise AudioError(f"{path}: truncated ({len(wav)} of {expected} frames); the file is incomplete")
+    declared = _wav_data_end(path)      # libsndfile silently shortens a cut-off WAV
+    if declared and declared > path.stat().st_size:
+        raise AudioError(f"{path}: truncated ({path.stat().st_size} of {declared} bytes); "
+                         f"the file is incomplete, copy or export it again")
     return wav, f.samplerate
+
+
+def _wav_data_end(path: Path) -> int | None:
+    """Where a RIFF/WAVE header says its audio data ends; None if not WAV or size unknown."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        while len(chunk := f.read(8)) == 8:
+            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"data":
+                return None if size in (0, 0xFFFFFFFF) else f.tell() + size
+            f.seek(size + (size & 1), 1)
+    return None
 
 
 def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
