@@ -19,6 +19,8 @@ class AsrConfig:
 @dataclass
 class TtsConfig:
     intensity: str | float = "normal"   # normal, strong, or 0..1 (see tts.parse_intensity)
+    engine: str | None = None           # None: each voice's own engine (see tts/voices.yaml)
+    voices: ExistingPath | None = None  # an extra voice table, same layout as tts/voices.yaml
 
 
 @dataclass

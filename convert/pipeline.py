@@ -6,6 +6,7 @@ The stages are the project's own: `ser.load_recognizer`, `asr.load_asr`, `tts.sy
 """
 import csv
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,6 @@ from convert.config import DetectConfig
 from convert.outputs import OutputSlot
 
 ASR_SR = 16000
-SILENCE_DBFS = -50.0            # no 30 ms frame louder than this: the input holds no speech
 
 
 @dataclass
@@ -37,41 +37,32 @@ class Converter:
 
     def __init__(self, config: DetectConfig, say: Callable[[str], None] = lambda message: None):
         self.config, self.say = config, say
-        self._recognizer = self._asr = None
-        self._load_s = 0.0              # loading time not yet reported
+        self.recognizer = self.asr = None
 
-    @property
-    def recognizer(self):
-        if self._recognizer is None:
+    def load(self, asr: bool = True) -> None:
+        """Load the models not loaded yet; each loads once per Converter."""
+        if self.recognizer is None:
             from ser import load_recognizer
             self.say(f"loading emotion recogniser ({self.config.ser.config})…")
-            start = time.perf_counter()
-            self._recognizer = load_recognizer(self.config.ser.config)
-            self._load_s += time.perf_counter() - start
-        return self._recognizer
-
-    @property
-    def asr(self):
-        if self._asr is None:
+            self.recognizer = load_recognizer(self.config.ser.config)
+        if asr and self.asr is None:
             from asr import load_asr
             cfg = self.config.asr
             self.say(f"loading speech recogniser ({cfg.backend} {cfg.model})…")
-            start = time.perf_counter()
-            self._asr = load_asr(backend=cfg.backend, model=cfg.model, language=cfg.language)
-            self._load_s += time.perf_counter() - start
-        return self._asr
+            self.asr = load_asr(backend=cfg.backend, model=cfg.model, language=cfg.language)
 
     def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
         """Convert one file and publish it as the next `N.wav` + `N.json` in `folder`."""
         clock = _Clock()
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         wav16 = resample(wav, sr, ASR_SR)
-        speech = _has_speech(wav16)
         clock.lap("read")
+        self.load(asr=request.text is None or request.check)
+        clock.lap("load_models")
 
-        detected = self.detect_emotion(wav16) if speech else None
+        detected = self.detect_emotion(wav16)
         clock.lap("ser")
-        transcript = self.transcribe(wav16, request.keep_voice) if speech else None
+        transcript = None if request.text is not None else self.transcribe(wav16, optional=request.keep_voice)
         clock.lap("asr")
 
         words = request.text if request.text is not None else (transcript.text if transcript else "")
@@ -108,38 +99,42 @@ class Converter:
                 "ser": str(cfg.ser.config),
                 "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
                        if transcript is not None or request.check else None,
-                "tts": "render_emotion" if request.keep_voice else _voice_engine(request.speaker),
+                "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
             },
             "check": check,
-            "notes": _notes(request, speech),
+            "notes": _notes(request, detected),
         }
         with OutputSlot(folder) as slot:
             report["output"] = str(slot.wav_path)
-            clock.lap("write")
-            clock.times["load_models"] = round(self._load_s, 3)
-            self._load_s = 0.0
             report["timings_s"] = clock.finish()
             slot.publish(out, out_sr, report)
         return report
 
     def detect_emotion(self, wav16: np.ndarray):
-        """SER over the whole input: windows cut at pauses, probabilities weighted by length."""
+        """SER over the whole input, in windows cut at pauses; silent windows are skipped and
+        the probabilities weighted by window length. None when no window holds speech."""
         from ser import Prediction
-        windows = [w for w in _windows(wav16, ASR_SR, self.config.window_s) if _has_speech(w)]
-        if len(windows) == 1:
-            return self.recognizer.predict(windows[0], ASR_SR)
         total: dict[str, float] = {}
-        for w in windows:
-            for label, p in self.recognizer.predict(w, ASR_SR).probabilities.items():
-                total[label] = total.get(label, 0.0) + p * len(w)
+        for piece in _windows(wav16, ASR_SR, self.config.window_s):
+            try:
+                prediction = self.recognizer.predict(piece, ASR_SR)
+            except AudioError:
+                continue                # silent, or a too-short tail
+            for label, p in prediction.probabilities.items():
+                total[label] = total.get(label, 0.0) + p * len(piece)
+        if not total:
+            return None
         norm = sum(total.values())
         probabilities = {label: p / norm for label, p in total.items()}
         return Prediction(max(probabilities, key=probabilities.get), probabilities)
 
-    def transcribe(self, wav16: np.ndarray, optional: bool):
-        """ASR of the input; with keep-voice the output does not need it, so a failure is noted."""
+    def transcribe(self, wav16: np.ndarray, optional: bool = False):
+        """ASR; '' for no speech. With keep-voice the output does not need it, so a failure is noted."""
+        from asr import NoSpeechWarning
         try:
-            return self.asr.transcribe(wav16)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoSpeechWarning)    # an empty text says it already
+                return self.asr.transcribe(wav16)
         except UserError as e:
             if not optional:
                 raise
@@ -153,24 +148,27 @@ class Converter:
                      for w in _windows(wav, sr, self.config.window_s)]
             return np.concatenate(parts).astype(np.float32), sr
         from tts import synthesize
-        return synthesize(words, target, request.speaker, request.intensity)
+        return synthesize(words, target, request.speaker, request.intensity, engine=self.config.tts.engine)
 
     def self_check(self, out, out_sr, target, words) -> dict:
         """Run SER and ASR on the output: is `target` recognised, how many words survived."""
         from asr.evaluate import wer
         self.say("checking the output…")
         out16 = resample(out, out_sr, ASR_SR)
-        predicted = self.recognizer.predict(out16, ASR_SR)
-        heard = self.asr.transcribe(out16).text
+        predicted = self.detect_emotion(out16)
+        heard = self.transcribe(out16).text
         error = round(wer(words, heard), 3) if words.strip() else None
         warnings = []
-        if predicted.label != target:
+        if predicted is None:
+            warnings.append("no speech in the output to recognise")
+        elif predicted.label != target:
             warnings.append(f"target emotion '{target}' not recognised in the output "
                             f"(heard as '{predicted.label}')")
         if error is not None and error > self.config.check.max_wer:
             warnings.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
-        return {"recognised": predicted.label == target, "predicted_label": predicted.label,
-                "target_probability": round(float(predicted.probabilities.get(target, 0.0)), 3),
+        return {"recognised": predicted is not None and predicted.label == target,
+                "predicted_label": predicted and predicted.label,
+                "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
                 "transcript": heard, "wer": error, "warnings": warnings}
 
 
@@ -204,15 +202,6 @@ class _Clock:
         return {**self.times, "total": round(time.perf_counter() - self.start, 3)}
 
 
-def _has_speech(wav: np.ndarray, sr: int = ASR_SR) -> bool:
-    frame = int(0.03 * sr)
-    frames = wav[: len(wav) // frame * frame].reshape(-1, frame)
-    if len(frames) == 0:
-        return False
-    loudest = float(np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)).max())
-    return 20 * np.log10(loudest + 1e-12) > SILENCE_DBFS
-
-
 def _windows(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
     """Split into pieces of at most `max_s`, each cut at the quietest 10 ms of its last fifth."""
     size, hop = int(max_s * sr), int(0.01 * sr)
@@ -227,19 +216,20 @@ def _windows(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
     return pieces
 
 
-def _voice_engine(speaker: str) -> dict:
-    import tts
-    voice = tts.VOICES[speaker]
-    return {"voice": speaker, **({"engine": voice.engine, "engine_voice": voice.voice}
-                                 if hasattr(voice, "engine") else {})}
+def _voice(name: str, engine: str | None) -> dict:
+    from tts import VOICES
+    voice = VOICES[name]
+    if engine and engine.lower() != voice.engine:
+        return {"voice": name, "engine": engine.lower(), "speaker": voice.engines.get(engine.lower())}
+    return {"voice": name, "engine": voice.engine, "speaker": voice.speaker, "model": voice.model}
 
 
-def _notes(request: Request, speech: bool) -> list[str]:
+def _notes(request: Request, detected) -> list[str]:
     notes = []
     if request.keep_voice:
         notes.append(f"keep-voice: the input voice is kept; speaker '{request.speaker}' is not applied")
-    if not speech:
-        notes.append("the input holds no speech: no emotion detected, no transcript")
+    if detected is None:
+        notes.append("no speech found in the input, so no emotion was detected")
     return notes
 
 

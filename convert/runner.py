@@ -18,6 +18,9 @@ def detect(args: Namespace) -> int:
     config = load_config(args.config, DetectConfig, args.set)
     if args.no_check:
         config.check.enabled = False
+    if config.tts.voices:
+        from tts import add_voices
+        add_voices(config.tts.voices)
     request = Request(emotion=target_emotion(args.emotion), speaker=speaker_name(args.speaker),
                       text=_text(args.text), keep_voice=args.keep_voice,
                       intensity=_intensity(args.intensity if args.intensity is not None
@@ -85,8 +88,7 @@ def _batch(converter: Converter, files: list, request: Request, args: Namespace)
                 if warning := _warning(reports[-1]):
                     bar.write(warning, file=sys.stderr)
             continue
-        if not args.quiet:
-            bar.write(f"skipped {path}: {failed[-1][1]}", file=sys.stderr)
+        bar.write(f"skipped {path}: {failed[-1][1]}", file=sys.stderr)
     if args.json:
         print(json.dumps(reports, indent=2, ensure_ascii=False))
     if not args.quiet:

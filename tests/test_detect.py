@@ -1,0 +1,163 @@
+"""detect.py end to end on real speech: the report, keep-voice, self-check, batch, hard inputs.
+
+Everything runs the real stages (SER checkpoint, Whisper, Piper/Kokoro, the emotion renderer);
+nothing is mocked. Model loads are shared through the module-scoped `converter`.
+"""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import detect
+from asr.evaluate import wer
+from core.audio import load_audio, resample
+from core.config import load_config
+from core.errors import UserError
+from core.labels import EMOTIONS
+from convert import Converter, DetectConfig, Request
+
+WORDS = "Kids are talking by the door"
+
+
+@pytest.fixture(scope="module")
+def converter():
+    return Converter(load_config("configs/detect.yaml", DetectConfig))
+
+
+@pytest.fixture(scope="module")
+def neutral_clip(shared_data):
+    """Actor 1, neutral, 'Kids are talking by the door'."""
+    return shared_data / "ravdess" / "Actor_01" / "03-01-01-01-01-01-01.flac"
+
+
+def _published(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_report_and_output_on_a_real_recording(converter, ravdess_clip, tmp_path):
+    report = converter.convert(ravdess_clip, Request("happy", "youngwoman"), tmp_path)
+
+    assert _published(tmp_path) == ["1.json", "1.wav"]
+    assert json.loads((tmp_path / "1.json").read_text()) == report
+    assert report["output"] == str(tmp_path / "1.wav")
+    assert report["input"] == {"path": str(ravdess_clip), "duration_s": pytest.approx(4.1, abs=0.05),
+                               "sample_rate": 16000}
+    detected = report["detected_emotion"]
+    assert detected["label"] in EMOTIONS
+    assert sum(detected["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert wer(WORDS, report["transcript"]) <= 0.2
+    assert report["language"] == "en" and report["spoken_text"] == report["transcript"]
+    assert report["target_emotion"] == "happy" and report["speaker"] == "youngwoman"
+    assert report["models"]["asr"]["model"] == "base"
+    assert {"read", "load_models", "ser", "asr", "tts", "check", "total"} <= set(report["timings_s"])
+
+    wav, sr = sf.read(tmp_path / "1.wav", dtype="float32")
+    assert 1.0 < len(wav) / sr < 6.0 and np.abs(wav).max() > 0.05
+    check = report["check"]
+    assert check["predicted_label"] in EMOTIONS and 0.0 <= check["target_probability"] <= 1.0
+    assert check["recognised"] == (check["predicted_label"] == "happy")
+    assert check["wer"] == pytest.approx(wer(report["spoken_text"], check["transcript"]), abs=1e-3)
+    assert check["wer"] <= 0.2          # the synthesised words are intelligible to the project's ASR
+
+
+def _f0_median(wav, sr):
+    import parselmouth
+    f0 = parselmouth.Sound(wav.astype(np.float64), sr).to_pitch(pitch_floor=60, pitch_ceiling=600)
+    values = f0.selected_array["frequency"]
+    return float(np.median(values[values > 0]))
+
+
+@pytest.mark.parametrize("emotion", ["sad", "happy"])
+def test_keep_voice_moves_pitch_and_duration_as_the_profile_says_and_keeps_the_words(
+        converter, neutral_clip, tmp_path, emotion):
+    from tts.render import profile
+    report = converter.convert(neutral_clip, Request(emotion, "SmallGirl", keep_voice=True), tmp_path)
+    before, sr = load_audio(neutral_clip)
+    after, out_sr = sf.read(report["output"], dtype="float32")
+    assert out_sr == sr and report["mode"] == "keep-voice"
+    assert any("speaker 'smallgirl' is not applied" in note for note in report["notes"])
+
+    wanted = profile(emotion, "normal")
+    pitch_shift = 12 * np.log2(_f0_median(after, sr) / _f0_median(before, sr))
+    assert np.sign(pitch_shift) == np.sign(wanted.pitch) and abs(pitch_shift) > abs(wanted.pitch) / 3
+    stretch = len(after) / len(before)
+    assert np.sign(stretch - 1) == np.sign(1 / wanted.rate - 1)
+    assert report["check"]["wer"] <= 0.2     # ASR of the output against the input's transcript
+
+
+def test_same_emotion_and_given_text(converter, ravdess_clip, tmp_path):
+    text = "The weather is nice today."
+    report = converter.convert(ravdess_clip, Request("same", "middlemale", text=text), tmp_path)
+    assert report["target_emotion"] == report["detected_emotion"]["label"]
+    assert report["transcript"] is None and report["spoken_text"] == text     # ASR skipped
+    assert report["check"]["wer"] <= 0.2
+
+
+def test_silence_is_refused_but_keep_voice_still_works(converter, tmp_path):
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(32000, np.float32), 16000)
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match="no speech found.*--text.*--keep-voice"):
+        converter.convert(silence, Request("happy", "youngman"), out)
+    assert not out.exists() or _published(out) == []
+
+    report = converter.convert(silence, Request("happy", "youngman", keep_voice=True), out)
+    assert report["detected_emotion"] is None and report["transcript"] == ""
+    assert _published(out) == ["1.json", "1.wav"]
+    assert sf.info(out / "1.wav").duration == pytest.approx(2.0, abs=0.3)
+
+
+def _write_variants(folder, clip):
+    """The clip as every input kind the issue lists, plus the bad files of a batch."""
+    wav, sr = load_audio(clip)
+    folder.mkdir()
+    for rate in (8000, 44100, 48000):
+        sf.write(folder / f"rate_{rate}.wav", resample(wav, sr, rate), rate)
+    sf.write(folder / "stereo.wav", np.stack([wav, 0.5 * wav], axis=1), sr)
+    sf.write(folder / "pcm24.wav", wav, sr, subtype="PCM_24")
+    sf.write(folder / "float.wav", wav, sr, subtype="FLOAT")
+    sf.write(folder / "clip.flac", wav, sr)
+    sf.write(folder / "clip.ogg", wav, sr)
+    sf.write(folder / "clip.mp3", wav, sr)
+    good = sorted(p.name for p in folder.iterdir())
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "random.wav").write_bytes(np.random.default_rng(0).bytes(20000))
+    whole = (folder / "pcm24.wav").read_bytes()
+    (folder / "truncated.wav").write_bytes(whole[: len(whole) // 2])
+    sf.write(folder / "short.wav", wav[: sr // 10], sr)
+    return good, ["empty.wav", "random.wav", "truncated.wav", "short.wav"]
+
+
+def test_batch_over_every_format_skips_and_names_the_bad_files(ravdess_clip, tmp_path, capsys):
+    good, bad = _write_variants(tmp_path / "in", ravdess_clip)
+    out = tmp_path / "out"
+    code = detect.main([str(tmp_path / "in"), "ANGRY", "youngman", "--output-dir", str(out),
+                        "--no-check", "--json"])
+    captured = capsys.readouterr()
+    reports = json.loads(captured.out)
+
+    assert code == 1
+    assert sorted(r["input"]["path"].rsplit("/", 1)[1] for r in reports) == good
+    assert _published(out) == sorted(f"{n}.{ext}" for n in range(1, len(good) + 1) for ext in ("json", "wav"))
+    rates = {r["input"]["path"].rsplit("/", 1)[1]: r["input"]["sample_rate"] for r in reports}
+    assert (rates["rate_8000.wav"], rates["rate_44100.wav"], rates["rate_48000.wav"]) == (8000, 44100, 48000)
+    for r in reports:
+        assert wer(WORDS, r["transcript"]) <= 0.25, r["input"]["path"]
+    for name, problem in zip(bad, ["empty", "not a readable audio file", "truncated", "0.10 s long"]):
+        assert any(name in line and problem in line for line in captured.err.splitlines()), name
+    assert "Traceback" not in captured.err
+
+
+def test_manifest_csv_paths_are_relative_to_it(ravdess_clip, tmp_path, capsys):
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "a.wav", *load_audio(ravdess_clip))
+    manifest = tmp_path / "list.csv"
+    manifest.write_text("path,note\naudio/a.wav,fine\naudio/missing.wav,gone\n")
+    out = tmp_path / "out"
+    code = detect.main([str(manifest), "calm", "YOUNGWOMAN", "--text", "Hello there.", "--no-check",
+                        "--quiet", "--output-dir", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.split() == [str(out / "1.wav")]
+    assert _published(out) == ["1.json", "1.wav"]

@@ -1,0 +1,96 @@
+"""detect.py as a user runs it: exit codes, one-line errors without tracebacks, Ctrl-C, the
+bundled sample. Each case is a real subprocess; the error cases stop before any model loads."""
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "sad_youngman.wav"
+
+
+def _detect(*args, cwd=ROOT, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "detect.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, **kwargs)
+
+
+def _one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert result.stdout == ""
+
+
+def test_help():
+    result = _detect("--help")
+    assert result.returncode == 0 and "--keep-voice" in result.stdout and "SPEAKER" in result.stdout
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    (tmp_path / "empty_folder").mkdir()
+    (tmp_path / "zero.wav").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not audio at all\n")
+    sf.write(tmp_path / "tenth.wav", 0.1 * np.sin(np.arange(1600) / 5.0).astype(np.float32), 16000)
+    sf.write(tmp_path / "ok.wav", np.zeros(16000, np.float32), 16000)
+    (tmp_path / "a_file").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["missing.wav", "happy", "youngman"], ["missing.wav", "no such file"]),
+    (["empty_folder", "happy", "youngman"], ["empty_folder", "no audio files"]),
+    (["zero.wav", "happy", "youngman"], ["zero.wav", "empty (0 bytes)"]),
+    (["notes.txt", "happy", "youngman"], ["notes.txt", "not a readable audio file", "use WAV"]),
+    (["tenth.wav", "happy", "youngman"], ["tenth.wav", "0.10 s long", "at least 0.3 s"]),
+    (["ok.wav", "ecstatic", "youngman"], ["unknown emotion 'ecstatic'", "happy", "surprised", "same"]),
+    (["ok.wav", "happy", "grandpa"], ["unknown speaker 'grandpa'", "youngwoman", "middlemale"]),
+    (["ok.wav", "happy", "youngman", "--output-dir", "a_file/out"], ["a_file/out", "cannot be written"]),
+    (["ok.wav", "happy", "youngman", "--intensity", "max"], ["intensity", "normal, strong"]),
+    (["ok.wav", "happy", "youngman", "--set", "asr.modle=tiny.en"], ["unknown key 'asr.modle'"]),
+])
+def test_bad_input_is_one_line_error_with_nothing_written(inputs, args, fragments):
+    result = _detect(*args, cwd=inputs)
+    _one_line_error(result, *fragments)
+    assert not (inputs / "output").exists() or list((inputs / "output").iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_output_folder(inputs):
+    locked = inputs / "locked"
+    locked.mkdir(mode=0o555)
+    _one_line_error(_detect(inputs / "ok.wav", "happy", "youngman", "--output-dir", locked), "cannot be written")
+
+
+def test_ctrl_c_during_synthesis_leaves_nothing(ravdess_clip, tmp_path):
+    out = tmp_path / "out"
+    long_text = " ".join(["This sentence is long enough to keep the synthesiser busy for a while."] * 12)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "detect.py"), str(ravdess_clip), "sad", "youngwoman",
+         "--text", long_text, "--output-dir", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("speaking as"):
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(60) == 130
+    assert rest.strip() == "error: interrupted; nothing partial was written"
+    assert list(out.iterdir()) == []            # no N.wav, N.json, reservation or temporary file
+
+
+def test_readme_command_on_the_bundled_sample(tmp_path):
+    assert SAMPLE.is_file() and SAMPLE.stat().st_size < 200_000
+    result = _detect(SAMPLE, "HAPPY", "youngwoman", "--output-dir", tmp_path / "out", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert Path(report["output"]).is_file() and report["target_emotion"] == "happy"
+    assert "loading emotion recogniser" in result.stderr      # progress while models load
+    assert "Traceback" not in result.stderr
