@@ -1,0 +1,105 @@
+"""Synthesis end to end: every voice x emotion, the F0 order of the voices, names, errors, CLI."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core.audio import load_audio
+from core.errors import ConfigError, UserError
+from core.labels import EMOTIONS
+from tts import VOICES, synthesize, voice_names
+from tts.render import measure
+from tts.voices import add_voices, load_voices
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+TEXT = "Please open the door."
+
+
+@pytest.fixture(scope="module")
+def renderings():
+    """Every voice x emotion for one short sentence, made once (one engine load per engine)."""
+    return {(v, e): synthesize(TEXT, emotion=e, voice=v) for v in voice_names() for e in EMOTIONS}
+
+
+def test_the_four_voices_are_defined():
+    assert {"youngwoman", "youngman", "smallgirl", "middlemale"} <= set(VOICES)
+
+
+@pytest.mark.parametrize("voice", ["youngwoman", "youngman", "smallgirl", "middlemale"])
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_every_voice_and_emotion_gives_finite_audible_speech(renderings, voice, emotion):
+    wav, sr = renderings[voice, emotion]
+    assert wav.dtype == np.float32 and wav.ndim == 1 and np.all(np.isfinite(wav))
+    assert np.abs(wav).max() <= 1.0 and np.sqrt(np.mean(wav ** 2)) > 0.01
+    assert 0.7 < len(wav) / sr < 4.0                 # five words
+
+
+def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
+    f0 = {v: measure(*renderings[v, "neutral"])["f0_median"] for v in voice_names()}
+    assert f0["smallgirl"] > f0["youngwoman"] > f0["youngman"] > f0["middlemale"]
+
+
+def test_emotions_differ_from_neutral_in_the_profiles_direction(renderings):
+    for voice in voice_names():
+        neutral, sad, angry = (measure(*renderings[voice, e]) for e in ("neutral", "sad", "angry"))
+        assert sad["duration"] > neutral["duration"] and angry["f0_median"] > neutral["f0_median"]
+
+
+def test_names_are_case_insensitive_and_emotion_synonyms_work():
+    wav, sr = synthesize("Yes.", emotion="DISGUSTED", voice="YoungMan", intensity=0.3)
+    assert len(wav) > 0.2 * sr
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"text": ""}, "empty"),
+    ({"text": "Hi.", "voice": "robot"}, "choose one of: middlemale, smallgirl, youngman, youngwoman"),
+    ({"text": "Hi.", "emotion": "bored"}, "unknown emotion"),
+    ({"text": "Hi.", "intensity": "extreme"}, "normal, strong or a number"),
+    ({"text": "Hi.", "engine": "piper"}, "has no speaker for engine 'piper'"),
+])
+def test_bad_requests_are_user_errors(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        synthesize(**kwargs)
+
+
+def test_emotivoice_engine_without_checkout_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("EMOTIVOICE_DIR", raising=False)
+    with pytest.raises(UserError, match="EmotiVoice checkout not found"):
+        synthesize("Hi.", voice="youngwoman", engine="emotivoice")
+
+
+def test_user_voice_table_adds_voices_and_is_validated(tmp_path):
+    table = tmp_path / "voices.yaml"
+    table.write_text("voices:\n  Narrator:\n    engine: kokoro\n    speaker: jf_gongitsune\n    rate: 0.9\n")
+    assert add_voices(table) == ["narrator"] and "narrator" in voice_names()
+    table.write_text("voices:\n  bad:\n    engine: espeak\n")
+    with pytest.raises(ConfigError, match="unknown engine 'espeak'"):
+        load_voices(table)
+    VOICES.pop("narrator")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "tts", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_cli_writes_a_wav_and_never_overwrites(tmp_path):
+    out = tmp_path / "out.wav"
+    done = _cli("Hello there.", "--emotion", "HAPPY", "--speaker", "youngman", "-o", str(out), "--intensity", "strong")
+    assert done.returncode == 0, done.stderr
+    wav, sr = load_audio(out)
+    assert sr == 22050 and len(wav) > 0.3 * sr
+    again = _cli("Other words.", "--speaker", "youngman", "-o", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
+    assert np.array_equal(load_audio(out)[0], wav)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["", "-o", "x.wav"], "empty"),
+    (["Hi.", "--speaker", "robot", "-o", "x.wav"], "unknown voice 'robot'"),
+])
+def test_cli_errors_are_one_line(tmp_path, args, message):
+    args[args.index("-o") + 1] = str(tmp_path / "x.wav")
+    done = _cli(*args)
+    assert done.returncode == 2 and done.stderr.startswith("error:") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.wav").exists()

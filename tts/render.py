@@ -1,0 +1,200 @@
+"""Emotion rendering: move a neutral utterance's prosody by an emotion's profile.
+
+A profile (tts/profiles.yaml, built from RAVDESS by `python -m tts.build_profiles`) says how
+an emotion differs from the same actor's neutral speech:
+
+    pitch   F0 median shift, semitones       range   F0 range (p10..p90) ratio
+    rate    speech-rate ratio (>1 faster)    energy  level change, dB
+    tilt    (1-5 kHz minus 0-1 kHz) band level change, dB (>0 brighter)
+    hnr     harmonics-to-noise change, dB (<0 breathier)
+
+Pitch, range and rate are applied by PSOLA (Praat); energy, tilt and breathiness by WORLD
+resynthesis driven by Praat's pitch track. `render_emotion` works on any speaker, language
+and sample rate.
+"""
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from core.config import load_config
+from core.errors import ConfigError, UserError
+from core.labels import EMOTIONS, normalise_emotion
+
+PROFILES = Path(__file__).with_name("profiles.yaml")
+INTENSITIES = {"normal": 0.5, "strong": 1.0}   # RAVDESS's two intensity levels on the 0..1 scale
+PITCH_FLOOR, PITCH_CEILING = 60.0, 600.0
+FRAME = 0.005                                  # WORLD frame period, s
+
+
+@dataclass(frozen=True)
+class Prosody:
+    pitch: float = 0.0
+    range: float = 1.0
+    rate: float = 1.0
+    energy: float = 0.0
+    tilt: float = 0.0
+    hnr: float = 0.0
+
+    def scaled(self, weight: float) -> "Prosody":
+        """Neutral at 0, self at 1: additive fields linearly, ratios geometrically."""
+        return Prosody(pitch=self.pitch * weight, range=self.range ** weight, rate=self.rate ** weight,
+                       energy=self.energy * weight, tilt=self.tilt * weight, hnr=self.hnr * weight)
+
+
+@dataclass
+class ProfileTable:
+    source: str
+    emotions: dict[str, dict[Literal["normal", "strong"], Prosody]]
+
+
+def parse_intensity(intensity: str | float) -> float:
+    """'normal' -> 0.5 (RAVDESS normal), 'strong' -> 1.0 (RAVDESS strong), or a number 0..1.
+
+    0 leaves the voice neutral; between the anchors the profile is interpolated.
+    """
+    if isinstance(intensity, str):
+        key = intensity.strip().lower()
+        if key in INTENSITIES:
+            return INTENSITIES[key]
+        try:
+            intensity = float(key)
+        except ValueError:
+            raise UserError(f"unknown intensity {intensity!r}; use normal, strong or a number from 0 to 1") from None
+    value = float(intensity)
+    if not 0.0 <= value <= 1.0:
+        raise UserError(f"intensity {value:g} is out of range; use normal, strong or a number from 0 to 1")
+    return value
+
+
+@lru_cache(maxsize=2)
+def load_profiles(path: Path = PROFILES) -> dict[str, dict[str, Prosody]]:
+    """The validated profile table: every emotion, both intensities, plausible values."""
+    table = load_config(path, ProfileTable).emotions
+    missing = [e for e in EMOTIONS if e not in table]
+    if missing:
+        raise ConfigError(f"{path}: no profile for {', '.join(missing)}; rebuild with python -m tts.build_profiles")
+    for emotion, levels in table.items():
+        normalise_emotion(emotion)
+        for level, p in levels.items():
+            if not (0.25 <= p.range <= 4 and 0.5 <= p.rate <= 2 and all(abs(v) <= 24 for v in (p.pitch, p.energy, p.tilt, p.hnr))):
+                raise ConfigError(f"{path}: {emotion}.{level} has implausible values {asdict(p)}")
+    return table
+
+
+def profile(emotion: str, intensity: str | float = "normal") -> Prosody:
+    """The prosody change for `emotion` at `intensity` (see `parse_intensity`)."""
+    levels = load_profiles()[normalise_emotion(emotion)]
+    x = parse_intensity(intensity)
+    normal = levels.get("normal", Prosody())
+    strong = levels.get("strong", normal)
+    if x <= 0.5:
+        return normal.scaled(x / 0.5)
+    w = (x - 0.5) / 0.5
+    return Prosody(**{f.name: (getattr(normal, f.name) ** (1 - w) * getattr(strong, f.name) ** w
+                               if f.name in ("range", "rate") else
+                               (1 - w) * getattr(normal, f.name) + w * getattr(strong, f.name))
+                      for f in fields(Prosody)})
+
+
+def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
+                   change_rate: bool = True) -> np.ndarray:
+    """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate.
+
+    `change_rate=False` leaves the timing alone (for engines that already set the rate).
+    """
+    p = profile(emotion, intensity)
+    wav = np.asarray(wav, dtype=np.float32)
+    if not change_rate:
+        p = Prosody(**{**asdict(p), "rate": 1.0})
+    out = wav
+    if abs(p.pitch) > 1e-3 or abs(p.range - 1) > 1e-3 or abs(p.rate - 1) > 1e-3:
+        out = _psola(out, sr, p)
+    if abs(p.energy) > 1e-3 or abs(p.tilt) > 1e-3 or abs(p.hnr) > 1e-3:
+        out = _world(out, sr, p)
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
+
+
+def _sound(wav: np.ndarray, sr: int):
+    import parselmouth
+    return parselmouth.Sound(np.asarray(wav, dtype=np.float64), sampling_frequency=sr)
+
+
+def _psola(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
+    from parselmouth.praat import call
+    sound = _sound(wav, sr)
+    f0 = sound.to_pitch(pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING).selected_array["frequency"]
+    if not np.any(f0 > 0):
+        return wav                                         # nothing voiced to move
+    median = float(np.median(f0[f0 > 0]))
+    manipulation = call(sound, "To Manipulation", 0.01, PITCH_FLOOR, PITCH_CEILING)
+    tier = call(manipulation, "Extract pitch tier")
+    target = median * 2 ** (p.pitch / 12)
+    call(tier, "Formula", f"{target} * (self / {median}) ^ {p.range}")
+    call([manipulation, tier], "Replace pitch tier")
+    if abs(p.rate - 1) > 1e-3:
+        durations = call("Create DurationTier", "rate", 0, sound.duration)
+        call(durations, "Add point", 0, 1 / p.rate)
+        call([manipulation, durations], "Replace duration tier")
+    return call(manipulation, "Get resynthesis (overlap-add)").values[0].astype(np.float32)
+
+
+def _pyworld():
+    """pyworld; its 0.3.5 __init__ reads its version via setuptools' pkg_resources, which new
+    environments lack, so without setuptools the compiled module is loaded directly."""
+    try:
+        import pyworld
+        return pyworld
+    except ModuleNotFoundError as e:
+        if e.name != "pkg_resources":
+            raise UserError("emotion rendering needs pyworld; run: pip install pyworld") from None
+    import importlib.util
+    spec = importlib.util.find_spec("pyworld")
+    library = next(Path(next(iter(spec.submodule_search_locations))).glob("pyworld*.so"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("pyworld.pyworld", library))
+    module.__spec__.loader.exec_module(module)
+    return module
+
+
+def _world(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
+    pyworld = _pyworld()
+    x = np.asarray(wav, dtype=np.float64)
+    times = np.arange(int(len(x) / sr / FRAME) + 1) * FRAME
+    pitch = _sound(x, sr).to_pitch(time_step=FRAME, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING)
+    track = pitch.selected_array["frequency"]
+    nearest = np.clip(np.rint((times - pitch.xs()[0]) / FRAME).astype(int), 0, len(track) - 1)
+    f0 = np.where(np.abs(pitch.xs()[nearest] - times) <= FRAME, track[nearest], 0.0)
+    sp = pyworld.cheaptrick(x, f0, times, sr)
+    ap = pyworld.d4c(x, f0, times, sr)
+    freqs = np.linspace(0, sr / 2, sp.shape[1])
+    shelf = np.clip(np.log2(np.maximum(freqs, 1) / 500) / 3, 0, 1)   # 0 below 500 Hz, 1 above 4 kHz
+    sp *= 10 ** ((p.energy + p.tilt * shelf) / 10)
+    noise_to_harmonic = ap / np.maximum(1 - ap, 1e-6) * 10 ** (-p.hnr / 10)
+    ap = np.clip(noise_to_harmonic / (1 + noise_to_harmonic), 0.001, 0.999)
+    y = pyworld.synthesize(f0, sp, ap, sr, frame_period=FRAME * 1000)
+    return y[:len(x)].astype(np.float32)
+
+
+def measure(wav: np.ndarray, sr: int) -> dict[str, float]:
+    """Prosody of one utterance: F0 median/range (semitones re 100 Hz), speech duration (s),
+    level (dB), tilt (dB), HNR (dB). The quantities the profiles compare."""
+    sound = _sound(wav, sr)
+    f0 = sound.to_pitch(pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING).selected_array["frequency"]
+    st = 12 * np.log2(f0[f0 > 0] / 100) if np.any(f0 > 0) else np.array([np.nan])
+    frame = int(0.02 * sr)
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(wav, np.float64), frame)[::frame // 2]
+    power = (frames ** 2).mean(axis=1) + 1e-12
+    db = 10 * np.log10(power)
+    active = db > db.max() - 35
+    first, last = np.flatnonzero(active)[[0, -1]]
+    spectrum = (np.abs(np.fft.rfft(frames[active] * np.hanning(frame), axis=1)) ** 2).mean(axis=0)
+    freqs = np.fft.rfftfreq(frame, 1 / sr)
+    band = lambda lo, hi: 10 * np.log10(spectrum[(freqs >= lo) & (freqs < hi)].sum() + 1e-12)
+    hnr = sound.to_harmonicity_cc(time_step=0.02, minimum_pitch=75).values
+    return {"f0_median": float(np.median(st)), "f0_range": float(np.subtract(*np.percentile(st, [90, 10]))),
+            "duration": float((last - first + 1) * frame / 2 / sr), "energy": float(10 * np.log10(power[active].mean())),
+            "tilt": float(band(1000, min(5000, sr / 2)) - band(50, 1000)),
+            "hnr": float(hnr[hnr > -200].mean()) if np.any(hnr > -200) else float("nan")}
