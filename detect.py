@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Change the emotion of speech: recognise it, transcribe it, speak the words again.
 
-    python detect.py samples/sad_joe.wav HAPPY youngwoman
+    python detect.py samples/sad_youngman.wav HAPPY youngwoman
 """
 import argparse
+from pathlib import Path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,7 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="change the emotion of the recording itself (same voice and words); "
                              "SPEAKER is then ignored")
     parser.add_argument("--intensity", help="normal, strong, or 0..1 (default from the config)")
-    parser.add_argument("--output-dir", default="output", help="where N.wav and N.json go (default: output)")
+    parser.add_argument("--output-dir", type=Path, default=Path("output"), help="where N.wav and N.json go (default: output)")
     parser.add_argument("--config", default="configs/detect.yaml",
                         help="which model each stage uses (default: configs/detect.yaml)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

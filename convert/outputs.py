@@ -17,6 +17,8 @@ from core.audio import save_audio
 from core.errors import UserError
 
 _NUMBERED = re.compile(r"^\.?(\d+)(\.wav|\.json|\.partial)$")
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def check_writable(folder: Path) -> None:
@@ -64,6 +66,8 @@ class OutputSlot:
         save_audio(self.partial / self.wav_path.name, wav, sr)
         (self.partial / self.json_path.name).write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for path in (self.wav_path, self.json_path):      # temporary files are private (0600)
+            os.chmod(self.partial / path.name, 0o666 & ~_UMASK)
         published = []
         try:
             for path in (self.wav_path, self.json_path):

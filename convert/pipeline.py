@@ -15,6 +15,7 @@ import numpy as np
 
 from core.audio import list_audio, load_audio, resample
 from core.errors import AudioError, UserError
+from core.labels import EMOTIONS, normalise_emotion
 from convert.config import DetectConfig
 from convert.outputs import OutputSlot
 
@@ -23,13 +24,33 @@ ASR_SR = 16000
 
 @dataclass
 class Request:
-    """What to make of each input: target emotion (a label or 'same'), voice and options."""
+    """What to make of each input: target emotion (a label or 'same'), voice and options.
+
+    Names are checked and normalised here (any case, emotion synonyms), before any model loads.
+    """
     emotion: str
     speaker: str
     text: str | None = None
     keep_voice: bool = False
     intensity: str | float = "normal"
     check: bool = True
+
+    def __post_init__(self):
+        from tts import parse_intensity, voice_names
+        if self.emotion.strip().lower() == "same":
+            self.emotion = "same"
+        else:
+            try:
+                self.emotion = normalise_emotion(self.emotion)
+            except UserError:
+                raise UserError(f"unknown emotion {self.emotion!r}; choose one of: "
+                                f"{', '.join(EMOTIONS)}, same") from None
+        if self.speaker.strip().lower() not in voice_names():
+            raise UserError(f"unknown speaker {self.speaker!r}; choose one of: {', '.join(voice_names())}")
+        self.speaker = self.speaker.strip().lower()
+        if self.text is not None and not self.text.strip():
+            raise UserError("--text is empty; give the words to speak, or leave --text out to use ASR")
+        parse_intensity(self.intensity)     # raises a UserError naming the valid forms
 
 
 class Converter:

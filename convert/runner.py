@@ -6,7 +6,6 @@ from argparse import Namespace
 
 from core.config import load_config
 from core.errors import UserError
-from core.labels import EMOTIONS, normalise_emotion
 from convert.config import DetectConfig
 from convert.outputs import check_writable
 from convert.pipeline import Converter, Request, expand_inputs
@@ -21,14 +20,12 @@ def detect(args: Namespace) -> int:
     if config.tts.voices:
         from tts import add_voices
         add_voices(config.tts.voices)
-    request = Request(emotion=target_emotion(args.emotion), speaker=speaker_name(args.speaker),
-                      text=_text(args.text), keep_voice=args.keep_voice,
-                      intensity=_intensity(args.intensity if args.intensity is not None
-                                           else config.tts.intensity),
+    request = Request(emotion=args.emotion, speaker=args.speaker, text=args.text, keep_voice=args.keep_voice,
+                      intensity=config.tts.intensity if args.intensity is None else args.intensity,
                       check=config.check.enabled)
     check_writable(args.output_dir)
     files, batch = expand_inputs(args.audio)
-    say = (lambda message: None) if args.quiet or args.json else _stderr
+    say = (lambda message: None) if args.quiet else _stderr     # progress goes to stderr
     converter = Converter(config, say=say)
     if not batch:
         report = converter.convert(files[0], request, args.output_dir)
@@ -37,42 +34,10 @@ def detect(args: Namespace) -> int:
     return _batch(converter, files, request, args)
 
 
-def target_emotion(name: str) -> str:
-    """A canonical emotion label, or 'same' (speak with the emotion detected in the input)."""
-    if name.strip().lower() == "same":
-        return "same"
-    try:
-        return normalise_emotion(name)
-    except UserError:
-        raise UserError(f"unknown emotion {name!r}; choose one of: {', '.join(EMOTIONS)}, same") from None
-
-
-def speaker_name(name: str) -> str:
-    """A voice name of the synthesis stage, matched case-insensitively."""
-    from tts import voice_names
-    names = voice_names()
-    match = {n.lower(): n for n in names}.get(name.strip().lower())
-    if match is None:
-        raise UserError(f"unknown speaker {name!r}; choose one of: {', '.join(names)}")
-    return match
-
-
-def _intensity(value):
-    from tts import parse_intensity
-    parse_intensity(value)          # raises a UserError naming the valid forms
-    return value
-
-
-def _text(text: str | None) -> str | None:
-    if text is not None and not text.strip():
-        raise UserError("--text is empty; give the words to speak, or leave --text out to use ASR")
-    return text
-
-
 def _batch(converter: Converter, files: list, request: Request, args: Namespace) -> int:
     from tqdm import tqdm
     reports, failed = [], []
-    bar = tqdm(files, desc="converting", unit="file", disable=args.quiet or args.json, file=sys.stderr)
+    bar = tqdm(files, desc="converting", unit="file", disable=args.quiet, file=sys.stderr)
     for path in bar:
         try:
             reports.append(converter.convert(path, request, args.output_dir))
