@@ -1,0 +1,28 @@
+#!/usr/bin/env python
+"""Extract and cache the features an experiment config needs (re-runs only fill what is missing).
+
+    python preprocess.py --config configs/svm.yaml [--set data.sources=[my_data]]
+"""
+import argparse
+import logging
+
+from core.cli import run
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set train.workers=1 (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    from ser.config import load_experiment
+    from ser.experiment import prepare
+    cfg = load_experiment(args.config, args.set)
+    df, X, sets = prepare(cfg)
+    print(f"{len(X)} clips ready ({', '.join(s.name for s in sets)}; "
+          f"{len(df['speaker'].unique())} speakers) in {cfg.output.cache}")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,306 @@
+"""Feature sets by name, a content-keyed cache, and parallel extraction over many files.
+
+Every feature set takes a 16 kHz mono waveform and returns either one vector per clip
+(kind 'functionals') or a (frames, dims) matrix (kind 'frames', for sequence models).
+"""
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from core.audio import load_audio
+from core.config import ROOT, from_dict
+from core.errors import AudioError, UserError
+from core.registry import Registry
+
+log = logging.getLogger(__name__)
+SR = 16000
+MIN_DURATION = 0.3          # seconds; shorter clips carry too little speech to classify
+SILENCE_PEAK = 1e-3         # a clip whose peak stays under this is treated as silence
+CACHE_DIR = ROOT / "cache" / "features"
+FEATURES: Registry = Registry("feature set")
+
+
+class FeatureSet:
+    """Base of all feature sets; subclasses are dataclasses whose fields are the settings."""
+    name: ClassVar[str]
+    kind: ClassVar[Literal["functionals", "frames"]] = "functionals"
+    parallel: ClassVar[bool] = True     # False: run in this process (the set uses threads itself)
+    version: ClassVar[int] = 1          # bump when the computation changes, to invalidate caches
+
+    def extract(self, wav: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def spec(self) -> dict:
+        return {"name": self.name, "params": dataclasses.asdict(self)}
+
+    def key(self) -> str:
+        """Cache folder name: the set's name plus a hash of its settings and version."""
+        text = json.dumps({**self.spec(), "version": self.version}, sort_keys=True)
+        return f"{self.name}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+
+def register(name: str):
+    def add(cls):
+        cls.name = name
+        return FEATURES.register(name)(dataclass(cls))
+    return add
+
+
+def check_speech(wav: np.ndarray, where: str = "audio") -> np.ndarray:
+    """Reject clips that are too short or silent, with a message naming `where`."""
+    if len(wav) < MIN_DURATION * SR:
+        raise AudioError(f"{where}: only {len(wav) / SR:.2f} s long; need at least {MIN_DURATION} s of speech")
+    if np.max(np.abs(wav)) < SILENCE_PEAK:
+        raise AudioError(f"{where}: is silent (peak below {SILENCE_PEAK}); nothing to classify")
+    return wav
+
+
+# --- openSMILE -----------------------------------------------------------------------------
+
+class _OpenSmile(FeatureSet):
+    config: ClassVar[str]       # a FeatureSet member name, or a .conf path inside the wheel
+
+    def extract(self, wav):
+        return self._smile().process_signal(wav, SR).to_numpy(np.float32)[0]
+
+    def _smile(self):
+        if getattr(self, "_cached", None) is None:
+            import opensmile
+            if self.config.endswith(".conf"):
+                conf = Path(opensmile.__file__).parent / "core" / "config" / self.config
+                self._cached = opensmile.Smile(feature_set=str(conf), feature_level="func")
+            else:
+                self._cached = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, self.config),
+                                               feature_level=opensmile.FeatureLevel.Functionals)
+        return self._cached
+
+
+@register("egemaps")
+class EGeMAPS(_OpenSmile):
+    """eGeMAPSv02: 88 prosodic, voice-quality and spectral functionals."""
+    config = "eGeMAPSv02"
+
+
+@register("compare")
+class ComParE(_OpenSmile):
+    """ComParE_2016: 6373 functionals."""
+    config = "ComParE_2016"
+
+
+@register("is09_emotion")
+class IS09(_OpenSmile):
+    """INTERSPEECH 2009 Emotion Challenge set: 384 functionals."""
+    config = "is09-13/IS09_emotion.conf"
+
+
+@register("is10_paraling")
+class IS10(_OpenSmile):
+    """INTERSPEECH 2010 Paralinguistic Challenge set: 1582 functionals."""
+    config = "is09-13/IS10_paraling_compat.conf"
+
+
+@register("is13_compare")
+class IS13(_OpenSmile):
+    """INTERSPEECH 2013 ComParE set: 6373 functionals."""
+    config = "is09-13/IS13_ComParE.conf"
+
+
+# --- librosa -------------------------------------------------------------------------------
+
+def librosa_frames(wav: np.ndarray, n_mfcc: int, hop_ms: float, spectral: bool) -> np.ndarray:
+    """(frames, dims): MFCC with deltas; with `spectral`, also chroma, ZCR, RMS and spectral shape."""
+    import librosa
+    hop, n_fft = int(SR * hop_ms / 1000), 512
+    S = np.abs(librosa.stft(wav, n_fft=n_fft, hop_length=hop)) ** 2
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=S, sr=SR)), n_mfcc=n_mfcc)
+    width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
+    rows = [mfcc, librosa.feature.delta(mfcc, width=width), librosa.feature.delta(mfcc, order=2, width=width)]
+    if spectral:
+        mag = np.sqrt(S)
+        rows += [librosa.feature.chroma_stft(S=S, sr=SR),
+                 librosa.feature.zero_crossing_rate(wav, frame_length=n_fft, hop_length=hop)[:, :S.shape[1]],
+                 librosa.feature.rms(S=mag, frame_length=n_fft),
+                 np.log1p(librosa.feature.spectral_centroid(S=mag, sr=SR)),
+                 np.log1p(librosa.feature.spectral_bandwidth(S=mag, sr=SR)),
+                 np.log1p(librosa.feature.spectral_rolloff(S=mag, sr=SR)),
+                 librosa.feature.spectral_contrast(S=mag, sr=SR),
+                 librosa.feature.spectral_flatness(S=mag)]
+    return np.concatenate(rows).T.astype(np.float32)
+
+
+@register("librosa")
+class LibrosaFunctionals(FeatureSet):
+    """Mean and std over frames of MFCC+deltas, chroma, log-mel, ZCR, RMS and spectral shape."""
+    n_mfcc: int = 20
+    n_mels: int = 40
+
+    def extract(self, wav):
+        import librosa
+        frames = librosa_frames(wav, self.n_mfcc, hop_ms=32, spectral=True)
+        mel = librosa.power_to_db(librosa.feature.melspectrogram(y=wav, sr=SR, n_mels=self.n_mels, hop_length=512)).T
+        frames = np.concatenate([frames, mel[:len(frames)]], axis=1)
+        return np.concatenate([frames.mean(0), frames.std(0)]).astype(np.float32)
+
+
+@register("librosa_frames")
+class LibrosaFrames(FeatureSet):
+    """Frame sequence of MFCC+deltas (and spectral descriptors) for CNN1D/LSTM models."""
+    kind = "frames"
+    n_mfcc: int = 20
+    hop_ms: float = 20.0
+    spectral: bool = True
+
+    def extract(self, wav):
+        return librosa_frames(wav, self.n_mfcc, self.hop_ms, self.spectral)
+
+
+@register("logmel")
+class LogMel(FeatureSet):
+    """Log-mel spectrogram frames (dB)."""
+    kind = "frames"
+    n_mels: int = 64
+    hop_ms: float = 10.0
+
+    def extract(self, wav):
+        import librosa
+        mel = librosa.feature.melspectrogram(y=wav, sr=SR, n_fft=400, hop_length=int(SR * self.hop_ms / 1000),
+                                             n_mels=self.n_mels)
+        return librosa.power_to_db(mel, ref=1.0, top_db=None).T.astype(np.float32)
+
+
+# --- Whisper encoder -----------------------------------------------------------------------
+
+POOLINGS = {"mean": np.mean, "std": np.std, "max": np.max, "min": np.min}
+
+
+@register("whisper")
+class WhisperEncoder(FeatureSet):
+    """Whisper encoder output pooled over time (CTranslate2, bundled weights).
+
+    window 'real' encodes only the clip's own frames (fast); 'padded' encodes the 30 s
+    window Whisper was trained on and pools over the clip's frames (slower, a little better).
+    """
+    parallel = False
+    model: str = "base"
+    pooling: list[str] = field(default_factory=lambda: ["mean", "std"])
+    window: Literal["real", "padded"] = "real"
+
+    def __post_init__(self):
+        bad = [p for p in self.pooling if p not in POOLINGS]
+        if bad or not self.pooling:
+            raise UserError(f"whisper pooling {bad or '[]'} not understood; use some of: {', '.join(POOLINGS)}")
+
+    def encode(self, wav: np.ndarray) -> np.ndarray:
+        """Encoder states (frames, dims) for the clip's real frames, 30 s windows at most per pass."""
+        import ctranslate2
+        from asr.models import whisper_model
+        model = whisper_model(self.model)
+        fe = model.feature_extractor
+        chunk = fe.n_samples                         # 30 s
+        states = []
+        for start in range(0, len(wav), chunk):
+            piece = wav[start:start + chunk]
+            real = int(np.ceil(len(piece) / fe.hop_length / 2))
+            if self.window == "padded":
+                mel = fe(piece, padding=chunk - len(piece))[:, :fe.nb_max_frames]
+            else:
+                mel = fe(piece, padding=0)
+            out = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])),
+                                     to_cpu=True)
+            states.append(np.asarray(out)[0, :max(real, 1)])
+        return np.concatenate(states)
+
+    def extract(self, wav):
+        states = self.encode(wav)
+        return np.concatenate([POOLINGS[p](states, axis=0) for p in self.pooling]).astype(np.float32)
+
+
+# --- building, caching and batch extraction ------------------------------------------------
+
+def build_feature_sets(specs: list, source: str = "features") -> list[FeatureSet]:
+    """Feature sets from config specs (objects or dicts with `name` and `params`), validated."""
+    sets = []
+    for i, spec in enumerate(specs):
+        name, params = (spec["name"], spec.get("params") or {}) if isinstance(spec, dict) else (spec.name, spec.params)
+        sets.append(from_dict(FEATURES.get(name), params or {}, source, f"features[{i}].params."))
+    if not sets:
+        raise UserError(f"{source}: no feature sets given; set features to a list such as [{{name: whisper}}]")
+    kinds = {s.kind for s in sets}
+    if len(kinds) > 1 or (kinds == {"frames"} and len(sets) > 1):
+        raise UserError(f"{source}: cannot fuse {', '.join(s.name for s in sets)}: fusion joins functionals "
+                        f"sets only; a frame-sequence set must be used alone")
+    return sets
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
+def _cached_extract(fs: FeatureSet, path: str, cache_dir: Path | None) -> np.ndarray:
+    target = None
+    if cache_dir is not None:
+        target = cache_dir / fs.key() / f"{file_digest(path)}.npy"
+        if target.is_file():
+            try:
+                return np.load(target, allow_pickle=False)
+            except (ValueError, OSError, EOFError):
+                log.warning("corrupt cache entry %s for %s; recomputing", target, path)
+                target.unlink(missing_ok=True)
+    wav, _ = load_audio(path, sr=SR)
+    value = fs.extract(check_speech(wav, str(path)))
+    if not np.all(np.isfinite(value)):
+        raise AudioError(f"{path}: {fs.name} features are not finite (corrupt or degenerate audio)")
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, value, allow_pickle=False)
+        os.replace(tmp, target)
+    return value
+
+
+def _one(fs: FeatureSet, path: str, cache_dir: Path | None):
+    try:
+        return _cached_extract(fs, path, cache_dir), None
+    except UserError as e:
+        return None, str(e)
+
+
+def extract_files(sets: list[FeatureSet], paths: list, cache_dir: Path | None = CACHE_DIR,
+                  workers: int = 2, progress: bool = True) -> tuple[list, list[str]]:
+    """Features for each path (fused across `sets`); a file that fails gives None plus a warning.
+
+    Returns (features, failures) where failures are one-line messages naming each skipped file.
+    """
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+    paths = [str(p) for p in paths]
+    results: list[list] = [[None] * len(sets) for _ in paths]
+    failures: dict[int, str] = {}
+    for j, fs in enumerate(sets):
+        jobs = workers if fs.parallel else 1
+        todo = [i for i in range(len(paths)) if i not in failures]
+        calls = (delayed(_one)(fs, paths[i], cache_dir) for i in todo)
+        stream = Parallel(n_jobs=jobs, return_as="generator", batch_size=8)(calls) if jobs > 1 else \
+            (_one(fs, paths[i], cache_dir) for i in todo)
+        for i, (value, error) in tqdm(zip(todo, stream), total=len(todo), desc=fs.name, unit="file",
+                                      disable=not progress, leave=False):
+            if error is not None:
+                failures[i] = error
+                log.warning("skipped: %s", error)
+            results[i][j] = value
+    fused = [None if i in failures else (r[0] if len(r) == 1 else np.concatenate(r)) for i, r in enumerate(results)]
+    return fused, [failures[i] for i in sorted(failures)]
+
+
+def extract_wave(sets: list[FeatureSet], wav: np.ndarray, where: str = "audio") -> np.ndarray:
+    """Fused features for one 16 kHz waveform (no cache)."""
+    check_speech(wav, where)
+    values = [fs.extract(wav) for fs in sets]
+    return values[0] if len(values) == 1 else np.concatenate(values)

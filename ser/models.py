@@ -1,0 +1,322 @@
+"""Classifiers by name, and checkpoints that execute no code when loaded.
+
+scikit-learn models (`svm`, `mlp`, `logreg`) are pipelines with a StandardScaler, saved with
+skops and loaded only if every type in the file is on an allow-list. Keras 3 models (`cnn1d`,
+`lstm`, on frame sequences) are saved as `.keras` and loaded with `safe_mode=True`. A
+`meta.json` beside the model records what it needs (feature sets, labels, model, versions,
+seed, the model file's sha256) and is checked at load.
+"""
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from core.config import from_dict
+from core.errors import UserError
+from core.registry import Registry
+
+MODELS: Registry = Registry("model")
+FORMAT = 1
+META = "meta.json"
+
+
+def keras():
+    """Keras 3, on the JAX backend unless the user chose another with KERAS_BACKEND."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras as k
+    return k
+
+
+class Classifier:
+    """Base of all models; subclasses are dataclasses whose fields are the hyper-parameters."""
+    name: ClassVar[str]
+    input_kind: ClassVar[Literal["functionals", "frames"]] = "functionals"
+    filename: ClassVar[str]
+
+    def fit(self, X: list[np.ndarray], y: np.ndarray, n_classes: int, train, seed: int) -> "Classifier":
+        raise NotImplementedError
+
+    def predict_proba(self, X: list[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def state(self) -> dict:
+        """Extra JSON-safe values the saved model needs besides its file."""
+        return {}
+
+    def input_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-dimension mean and std of the training features (for batch normalisation)."""
+        raise NotImplementedError
+
+
+def register(name: str):
+    def add(cls):
+        cls.name = name
+        return MODELS.register(name)(dataclass(cls))
+    return add
+
+
+def build_model(spec, source: str = "model") -> Classifier:
+    """A model from a config spec (object or dict with `name` and `params`), validated."""
+    name, params = (spec["name"], spec.get("params")) if isinstance(spec, dict) else (spec.name, spec.params)
+    return from_dict(MODELS.get(name), params or {}, source, "model.params.")
+
+
+# --- scikit-learn --------------------------------------------------------------------------
+
+# Types a skops file may contain; anything else is refused before loading.
+TRUSTED_TYPES = {
+    "sklearn.pipeline.Pipeline", "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.svm._classes.SVC", "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
+    "sklearn.utils._param_validation.StrOptions", "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.preprocessing._label.LabelBinarizer",
+    "numpy.dtype", "numpy.ndarray", "builtins.slice", "numpy.random.mtrand.RandomState",
+}
+
+
+class SklearnModel(Classifier):
+    filename = "model.skops"
+
+    def estimator(self, seed: int):
+        raise NotImplementedError
+
+    def fit(self, X, y, n_classes, train, seed):
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+        self.pipeline = Pipeline([("scale", StandardScaler()), ("clf", self.estimator(seed))])
+        self.pipeline.fit(np.stack(X), y)
+        self.n_classes = n_classes
+        return self
+
+    def predict_proba(self, X):
+        X = np.stack(X)
+        expected = self.pipeline.n_features_in_
+        if X.shape[1] != expected:
+            raise UserError(f"features have {X.shape[1]} dimensions but the model expects {expected}; "
+                            f"the checkpoint does not match its feature sets")
+        p = self.pipeline.predict_proba(X)
+        full = np.zeros((len(X), self.n_classes), dtype=np.float64)
+        full[:, self.pipeline.classes_] = p
+        return full
+
+    def state(self):
+        return {"n_classes": self.n_classes}
+
+    def input_stats(self):
+        scaler = self.pipeline.named_steps["scale"]
+        return scaler.mean_, scaler.scale_
+
+    def save(self, path: Path) -> None:
+        import skops.io
+        skops.io.dump(self.pipeline, path)
+
+    def load(self, path: Path, state: dict) -> None:
+        import skops.io
+        untrusted = skops.io.get_untrusted_types(file=path)
+        refused = sorted(set(untrusted) - TRUSTED_TYPES)
+        if refused:
+            raise UserError(f"{path}: refusing to load a model holding unexpected types ({', '.join(refused)})")
+        self.pipeline = skops.io.load(path, trusted=untrusted)
+        self.n_classes = int(state["n_classes"])
+
+
+@register("logreg")
+class LogReg(SklearnModel):
+    """Logistic regression on standardised features."""
+    C: float = 0.1
+    max_iter: int = 2000
+    class_weight: Literal["balanced"] | None = "balanced"
+
+    def estimator(self, seed):
+        from sklearn.linear_model import LogisticRegression
+        return LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
+                                  random_state=seed)
+
+
+@register("svm")
+class SVM(SklearnModel):
+    """Support-vector machine (RBF kernel by default) with sigmoid-calibrated probabilities."""
+    C: float = 10.0
+    kernel: Literal["rbf", "linear", "poly"] = "rbf"
+    gamma: Literal["scale", "auto"] | float = "scale"
+    class_weight: Literal["balanced"] | None = "balanced"
+
+    def estimator(self, seed):
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import SVC
+        svc = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=self.class_weight, random_state=seed)
+        return CalibratedClassifierCV(svc, method="sigmoid", ensemble=False)
+
+
+@register("mlp")
+class MLP(SklearnModel):
+    """Multi-layer perceptron with early stopping."""
+    hidden: list[int] = field(default_factory=lambda: [256])
+    alpha: float = 1e-2
+    max_iter: int = 500
+
+    def estimator(self, seed):
+        from sklearn.neural_network import MLPClassifier
+        return MLPClassifier(hidden_layer_sizes=tuple(self.hidden), alpha=self.alpha, max_iter=self.max_iter,
+                             early_stopping=True, random_state=seed)
+
+
+# --- Keras ---------------------------------------------------------------------------------
+
+@dataclass
+class KerasModel(Classifier):
+    """A Keras network on frame sequences, standardised per dimension and zero-padded (masked)."""
+    input_kind = "frames"
+    filename = "model.keras"
+    max_frames: int = 400
+
+    def network(self, dims: int, n_classes: int):
+        raise NotImplementedError
+
+    def _batch(self, X) -> np.ndarray:
+        out = np.zeros((len(X), self.max_frames, len(self.mean)), dtype=np.float32)
+        for i, x in enumerate(X):
+            if x.ndim != 2 or x.shape[1] != len(self.mean):
+                raise UserError(f"frame features have shape {x.shape} but the model expects (frames, "
+                                f"{len(self.mean)}); the checkpoint does not match its feature set")
+            x = (x[:self.max_frames] - self.mean) / self.std
+            out[i, :len(x)] = x
+        return out
+
+    def fit(self, X, y, n_classes, train, seed):
+        k = keras()
+        k.utils.set_random_seed(seed)
+        frames = np.concatenate([x[:self.max_frames] for x in X])
+        self.mean, self.std = frames.mean(0), frames.std(0) + 1e-6
+        self.net = self.network(frames.shape[1], n_classes)
+        self.net.compile(optimizer=k.optimizers.Adam(train.learning_rate),
+                         loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        weights = len(y) / (n_classes * np.maximum(np.bincount(y, minlength=n_classes), 1))
+        self.net.fit(self._batch(X), y, epochs=train.epochs, batch_size=train.batch_size, verbose=0,
+                     class_weight=dict(enumerate(weights)))
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(self.net.predict(self._batch(X), verbose=0), dtype=np.float64)
+
+    def state(self):
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    def input_stats(self):
+        return self.mean, self.std
+
+    def save(self, path: Path) -> None:
+        self.net.save(path)
+
+    def load(self, path: Path, state: dict) -> None:
+        self.mean = np.asarray(state["mean"], dtype=np.float32)
+        self.std = np.asarray(state["std"], dtype=np.float32)
+        self.net = keras().saving.load_model(path, safe_mode=True, compile=False)
+
+
+@register("cnn1d")
+class CNN1D(KerasModel):
+    """Two 1-D convolution blocks over time, global average pooling, dropout, softmax."""
+    filters: list[int] = field(default_factory=lambda: [64, 128])
+    kernel_size: int = 5
+    dropout: float = 0.3
+
+    def network(self, dims, n_classes):
+        k = keras()
+        inputs = k.Input((self.max_frames, dims))
+        x = inputs
+        for f in self.filters:
+            x = k.layers.Conv1D(f, self.kernel_size, padding="same", activation="relu")(x)
+            x = k.layers.BatchNormalization()(x)
+            x = k.layers.MaxPooling1D(2)(x)
+        x = k.layers.GlobalAveragePooling1D()(x)
+        x = k.layers.Dropout(self.dropout)(x)
+        return k.Model(inputs, k.layers.Dense(n_classes, activation="softmax")(x))
+
+
+@register("lstm")
+class LSTM(KerasModel):
+    """A (bidirectional) LSTM reading the real frames (padding masked), softmax on its last state."""
+    units: int = 64
+    bidirectional: bool = True
+    dropout: float = 0.3
+
+    def network(self, dims, n_classes):
+        k = keras()
+        inputs = k.Input((self.max_frames, dims))
+        x = k.layers.Masking(mask_value=0.0)(inputs)
+        lstm = k.layers.LSTM(self.units)
+        x = (k.layers.Bidirectional(lstm) if self.bidirectional else lstm)(x)
+        x = k.layers.Dropout(self.dropout)(x)
+        return k.Model(inputs, k.layers.Dense(n_classes, activation="softmax")(x))
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+    found = {}
+    for pkg in ("scikit-learn", "skops", "keras", "numpy"):
+        try:
+            found[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def save_checkpoint(folder: Path, model: Classifier, features: list[dict], labels: list[str],
+                    seed: int, extra: dict | None = None) -> Path:
+    """Write the model file and meta.json into `folder` (replacing an older checkpoint there)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / model.filename
+    model.save(path)
+    meta = {"format": FORMAT, "model": {"name": model.name, "params": dataclasses.asdict(model)},
+            "features": features, "labels": list(labels), "seed": seed, "state": model.state(),
+            "file": model.filename, "sha256": _sha256(path), "versions": _versions(), **(extra or {})}
+    (folder / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return folder
+
+
+def load_checkpoint(folder: Path) -> tuple[Classifier, dict]:
+    """The model and its metadata; a missing, tampered or inconsistent checkpoint is a UserError."""
+    folder = Path(folder)
+    meta_path = folder / META
+    if not meta_path.is_file():
+        raise UserError(f"{folder}: not a checkpoint (no {META}); train one with: python train.py --config CONFIG")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        model = build_model(meta["model"], str(meta_path))
+        labels, features, state = list(meta["labels"]), list(meta["features"]), dict(meta["state"])
+        if meta["format"] != FORMAT or meta["file"] != model.filename:
+            raise ValueError("unsupported format or model file")
+    except (ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{meta_path}: damaged checkpoint metadata ({e}); retrain or restore the checkpoint") from None
+    path = folder / model.filename
+    if not path.is_file():
+        raise UserError(f"{folder}: checkpoint lacks {model.filename}")
+    if _sha256(path) != meta["sha256"]:
+        raise UserError(f"{path}: does not match the sha256 in {META}; the checkpoint was modified or "
+                        f"mixed with another; retrain or restore it")
+    try:
+        model.load(path, state)
+    except UserError:
+        raise
+    except Exception as e:
+        raise UserError(f"{path}: cannot load the model ({type(e).__name__}: {e})") from None
+    outputs = getattr(model, "n_classes", None) or int(model.net.output_shape[-1])
+    if outputs != len(labels):
+        raise UserError(f"{path}: model has {outputs} outputs but {META} lists {len(labels)} labels")
+    return model, meta

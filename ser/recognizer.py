@@ -1,0 +1,94 @@
+"""The API other stages use: load a trained model once, classify waveforms or files."""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.audio import load_audio, resample
+from core.config import resolve_path
+from core.errors import UserError
+from ser.data import canonical_label
+from ser.features import SR, build_feature_sets, check_speech, extract_wave
+from ser.models import load_checkpoint
+
+DEFAULT_CONFIG = "configs/example.yaml"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+
+class Recognizer:
+    """A checkpoint's model with its feature extractor."""
+
+    def __init__(self, checkpoint: str | os.PathLike):
+        self.checkpoint = Path(checkpoint)
+        self.model, self.meta = load_checkpoint(self.checkpoint)
+        self.labels: list[str] = self.meta["labels"]
+        self.feature_sets = build_feature_sets(self.meta["features"], str(self.checkpoint / "meta.json"))
+        if self.feature_sets[0].kind != self.model.input_kind:
+            raise UserError(f"{self.checkpoint}: model '{self.model.name}' cannot read "
+                            f"{self.feature_sets[0].kind} features; the checkpoint is inconsistent")
+
+    def features(self, wav: np.ndarray, sr: int, where: str = "audio") -> np.ndarray:
+        wav = resample(np.asarray(wav, dtype=np.float32), sr, SR)
+        return extract_wave(self.feature_sets, check_speech(wav, where), where)
+
+    def classify(self, features: list[np.ndarray], normalise: bool = False) -> list[Prediction]:
+        """Predictions for precomputed features; `normalise` standardises them as one batch
+        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy)."""
+        if normalise:
+            features = batch_normalise(features, *self.model.input_stats())
+        probs = self.model.predict_proba(features)
+        return [Prediction(self.labels[int(p.argmax())], {l: float(v) for l, v in zip(self.labels, p)})
+                for p in probs]
+
+    def predict(self, wav: np.ndarray, sr: int) -> Prediction:
+        """The emotion of one waveform (any rate; mono float)."""
+        return self.classify([self.features(wav, sr)])[0]
+
+    def predict_file(self, path: str | os.PathLike) -> Prediction:
+        wav, sr = load_audio(path, sr=SR)
+        return self.classify([self.features(wav, sr, str(path))])[0]
+
+
+def batch_normalise(features: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
+    """Standardise a group of clips by its own statistics, then map them onto the training ones."""
+    if len(features) < 2:
+        raise UserError("batch normalisation needs at least 2 clips from the same speaker or setting")
+    stacked = np.concatenate([np.atleast_2d(f) for f in features])
+    own_mean, own_std = stacked.mean(0), stacked.std(0) + 1e-8
+    return [((f - own_mean) / own_std * std + mean).astype(np.float32) for f in features]
+
+
+def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) -> Recognizer:
+    """A recognizer from an experiment config (its output.checkpoint) or a checkpoint folder."""
+    path = resolve_path(source)
+    if path.is_dir():
+        return Recognizer(path)
+    from ser.config import load_experiment
+    cfg = load_experiment(path, overrides)
+    if cfg.output.checkpoint is None:
+        raise UserError(f"{path}: key 'output.checkpoint' is not set; point it at a trained checkpoint folder")
+    rec = Recognizer(resolve_path(cfg.output.checkpoint))
+    wanted = [fs.spec() for fs in build_feature_sets(cfg.features, cfg.source)]
+    if wanted != rec.meta["features"] or cfg.model.name != rec.model.name:
+        raise UserError(f"{path}: checkpoint {cfg.output.checkpoint} was trained with "
+                        f"{rec.meta['model']['name']} on {_describe(rec.meta['features'])}, but the config asks "
+                        f"for {cfg.model.name} on {_describe(wanted)}; retrain with: python train.py --config {source}")
+    classes = [canonical_label(c, f"{path}: data.classes") for c in cfg.data.classes or []]
+    if classes and rec.labels != classes:
+        raise UserError(f"{path}: checkpoint labels {', '.join(rec.labels)} differ from data.classes "
+                        f"{', '.join(cfg.data.classes)}; retrain with: python train.py --config {source}")
+    return rec
+
+
+def _describe(specs: list[dict]) -> str:
+    return " + ".join(s["name"] + (str(s["params"]) if s["params"] else "") for s in specs)

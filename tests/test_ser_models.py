@@ -1,0 +1,120 @@
+"""ser.models on tiny synthetic data: learning, save/load round trips, refusing tampered checkpoints."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import UserError
+from ser.config import Train
+from ser.models import MODELS, build_model, load_checkpoint, save_checkpoint
+
+LABELS = ["neutral", "happy", "sad"]
+FEATURES = [{"name": "egemaps", "params": {}}]
+
+
+def blobs(n=150, dims=8, seed=0):
+    """Three well separated Gaussian classes."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    return list(rng.normal(0, 1, (n, dims)) + 4 * np.eye(3, dims)[y]), y
+
+
+def sequences(n=48, dims=6, seed=0):
+    """Three classes of variable-length frame sequences that differ in their mean."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    return [rng.normal(0, 1, (rng.integers(20, 40), dims)) + 2 * np.eye(3, dims)[k] for k in y], y
+
+
+@pytest.mark.parametrize("name", ["logreg", "svm", "mlp"])
+def test_sklearn_models_learn_and_round_trip(name, tmp_path):
+    X, y = blobs()
+    model = build_model({"name": name}).fit(X, y, 3, Train(), seed=0)
+    Xt, yt = blobs(seed=1)
+    probs = model.predict_proba(Xt)
+    assert probs.shape == (150, 3) and np.allclose(probs.sum(1), 1)
+    assert np.mean(probs.argmax(1) == yt) > 0.9
+    save_checkpoint(tmp_path, model, FEATURES, LABELS, seed=0)
+    loaded, meta = load_checkpoint(tmp_path)
+    assert meta["labels"] == LABELS and meta["model"]["name"] == name
+    assert np.allclose(loaded.predict_proba(Xt), probs)
+
+
+@pytest.mark.parametrize("name", ["cnn1d", "lstm"])
+def test_keras_models_learn_and_round_trip(name, tmp_path):
+    X, y = sequences()
+    small = {"cnn1d": {"filters": [16]}, "lstm": {"units": 16}}[name]
+    model = build_model({"name": name, "params": {"max_frames": 40, **small}})
+    model.fit(X, y, 3, Train(epochs=10, batch_size=16, learning_rate=3e-3), seed=0)
+    Xt, yt = sequences(seed=1)
+    probs = model.predict_proba(Xt)
+    assert np.mean(probs.argmax(1) == yt) > 0.8
+    save_checkpoint(tmp_path, model, [{"name": "logmel", "params": {}}], LABELS, seed=0)
+    loaded, _ = load_checkpoint(tmp_path)
+    assert np.allclose(loaded.predict_proba(Xt), probs, atol=1e-5)
+    assert (tmp_path / "model.keras").is_file()
+
+
+def test_lstm_ignores_padding():
+    """The LSTM reads the real frames only: more zero padding must not change its output."""
+    X, y = sequences(n=12)
+    short = build_model({"name": "lstm", "params": {"max_frames": 40, "units": 8}})
+    short.fit(X, y, 3, Train(epochs=1), seed=0)
+    longer = build_model({"name": "lstm", "params": {"max_frames": 120, "units": 8}})
+    longer.mean, longer.std = short.mean, short.std
+    longer.net = longer.network(len(short.mean), 3)
+    longer.net.set_weights(short.net.get_weights())
+    assert np.allclose(longer.predict_proba(X), short.predict_proba(X), atol=1e-5)
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    X, y = blobs()
+    save_checkpoint(tmp_path, build_model({"name": "logreg"}).fit(X, y, 3, Train(), 0), FEATURES, LABELS, 0)
+    return tmp_path
+
+
+def test_tampered_model_file_is_refused(checkpoint):
+    path = checkpoint / "model.skops"
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="does not match the sha256"):
+        load_checkpoint(checkpoint)
+
+
+def test_inconsistent_metadata_is_refused(checkpoint):
+    meta_path = checkpoint / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(meta | {"labels": LABELS + ["angry"]}))
+    with pytest.raises(UserError, match="3 outputs but meta.json lists 4 labels"):
+        load_checkpoint(checkpoint)
+    meta_path.write_text("{not json")
+    with pytest.raises(UserError, match="damaged checkpoint metadata"):
+        load_checkpoint(checkpoint)
+    meta_path.unlink()
+    with pytest.raises(UserError, match="not a checkpoint"):
+        load_checkpoint(checkpoint)
+
+
+def test_unexpected_types_in_skops_file_are_refused(tmp_path):
+    """A file holding types off the allow-list is refused before anything is loaded."""
+    import skops.io
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    X, y = blobs()
+    model = build_model({"name": "logreg"}).fit(X, y, 3, Train(), 0)
+    save_checkpoint(tmp_path, model, FEATURES, LABELS, 0)
+    skops.io.dump(Pipeline([("f", FunctionTransformer(eval))]), tmp_path / "model.skops")
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    meta["sha256"] = hashlib.sha256((tmp_path / "model.skops").read_bytes()).hexdigest()
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="refusing to load a model holding unexpected types"):
+        load_checkpoint(tmp_path)
+
+
+def test_registry_lists_models():
+    assert MODELS.names() == ["cnn1d", "logreg", "lstm", "mlp", "svm"]
+    with pytest.raises(UserError, match="unknown model 'xgboost'; choose one of"):
+        build_model({"name": "xgboost"})
