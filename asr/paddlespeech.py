@@ -3,7 +3,7 @@
 PaddleSpeech cannot share this environment (numpy 1, old librosa; TensorFlow before paddle
 segfaults), so each `transcribe` writes its 16 kHz speech windows (at most 30 s each, so
 PaddleSpeech neither prompts about the rate nor exits on long audio) to a temporary folder and
-runs `paddlespeech_worker.py` under the named interpreter, non-interactively (`force_yes`,
+runs the code of `paddlespeech_worker.py` under the named interpreter, non-interactively (`force_yes`,
 stdin closed). Give `config` and `checkpoint` to run offline; without them PaddleSpeech
 downloads its pretrained model from its own servers on first use.
 """
@@ -73,14 +73,16 @@ class PaddleSpeechASR(ASRModel):
                    "device": self.options.device, "output": str(Path(tmp) / "texts.json")}
             (Path(tmp) / "job.json").write_text(json.dumps(job))
             try:
-                done = subprocess.run([self.python, str(WORKER), str(Path(tmp) / "job.json")],
-                                      stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                # run as -c from the temporary folder, so that no module of ours shadows paddlespeech's
+                done = subprocess.run([self.python, "-c", WORKER.read_text(encoding="utf-8"), "job.json"],
+                                      cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                       timeout=self.options.timeout_s)
             except subprocess.TimeoutExpired:
                 raise UserError(f"PaddleSpeech took over {self.options.timeout_s:g} s; "
                                 f"raise the timeout_s option") from None
             if done.returncode or not Path(job["output"]).is_file():
                 last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise UserError(f"PaddleSpeech failed ({last[0]}); run {self.python} {WORKER} by hand to see why")
+                raise UserError(f"PaddleSpeech failed ({last[0]}); check that {self.python} -c "
+                                f"'import paddlespeech.cli.asr.infer' works")
             texts = json.loads(Path(job["output"]).read_text(encoding="utf-8"))
         return language, [Segment(round(s, 2), round(e, 2), t.strip()) for (s, e), t in zip(spans, texts)]

@@ -1,6 +1,6 @@
 """Runs inside the PaddleSpeech interpreter (standard library + paddlespeech only).
 
-    python paddlespeech_worker.py JOB.json
+    python paddlespeech_worker.py JOB.json      (the backend passes this code with -c instead)
 
 JOB.json: {"files": [16 kHz WAVs of at most 30 s], "model", "lang", "sample_rate", "config",
 "ckpt_path", "device", "output"}; writes the list of texts, one per file, as JSON to "output".
