@@ -1,8 +1,9 @@
 """Audio in, speech windows out: 16 kHz mono pieces of at most 30 s that hold all detected speech.
 
 Every backend recognises windows, so silence never reaches a recogniser and memory stays
-bounded: files longer than `BLOCK_S` are read and resampled block by block, and only the
-current block (plus the unfinished window carried over from the previous one) is in memory.
+bounded: voice activity is found block by block (`BLOCK_S`), files longer than a block are also
+read and resampled block by block, and only the current block (plus the unfinished window
+carried over from the previous one) is in memory.
 Voice activity comes from the Silero VAD model that ships inside faster-whisper.
 """
 import os
@@ -17,7 +18,7 @@ from core.errors import AudioError
 
 SR = 16000
 MAX_WINDOW_S = 30.0     # Whisper's context; PaddleSpeech refuses more than 50 s
-BLOCK_S = 600.0         # longer files are streamed in blocks of this length
+BLOCK_S = 60.0          # audio is windowed block by block; longer files are streamed
 
 
 @dataclass
@@ -40,14 +41,14 @@ class Source:
     def blocks(self) -> Iterator[tuple[np.ndarray, bool]]:
         """Yield (16 kHz mono block, is_last)."""
         if isinstance(self.audio, np.ndarray):
-            yield self._check_array(), True
+            yield from _slices(self._check_array())
             return
         path = Path(self.audio)
         info = _soundfile_info(path)
         if info is None or info.duration <= BLOCK_S:
             wav, _ = load_audio(path, sr=SR)   # clear errors for missing, empty, corrupt files
             self.duration = len(wav) / SR
-            yield wav, True
+            yield from _slices(wav)
             return
         yield from self._stream(path, info.samplerate)
 
@@ -77,6 +78,12 @@ class Source:
                 self.duration += len(wav) / SR
                 yield np.ascontiguousarray(wav, dtype=np.float32), last
                 block = following
+
+
+def _slices(wav: np.ndarray) -> Iterator[tuple[np.ndarray, bool]]:
+    size = int(BLOCK_S * SR)
+    for start in range(0, len(wav), size):
+        yield wav[start:start + size], start + size >= len(wav)
 
 
 def _soundfile_info(path: Path):
