@@ -1,0 +1,57 @@
+"""ser.recognizer: the shipped model through the API detect.py uses."""
+import numpy as np
+import pytest
+
+from core.audio import load_audio, resample
+from core.errors import AudioError, UserError
+from ser import Prediction, load_recognizer
+from ser.recognizer import batch_normalise
+
+EIGHT = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return load_recognizer("configs/example.yaml")
+
+
+def test_shipped_model_labels_and_prediction(rec, ravdess_clip):
+    assert rec.labels == EIGHT
+    wav, sr = load_audio(ravdess_clip)
+    p = rec.predict(wav, sr)
+    assert isinstance(p, Prediction) and list(p.probabilities) == EIGHT
+    assert abs(sum(p.probabilities.values()) - 1) < 1e-6
+    assert p.label == "angry" == max(p.probabilities, key=p.probabilities.get)   # a training clip
+
+
+def test_any_sample_rate(rec, ravdess_clip):
+    wav, sr = load_audio(ravdess_clip)
+    at_16k = rec.predict(wav, sr)
+    at_44k = rec.predict(resample(wav, sr, 44100), 44100)
+    assert at_44k.label == at_16k.label
+    assert abs(at_44k.confidence - at_16k.confidence) < 0.1
+
+
+def test_short_or_silent_input(rec):
+    with pytest.raises(AudioError, match="only 0.20 s long"):
+        rec.predict(np.full(3200, 0.1, np.float32), 16000)
+    with pytest.raises(AudioError, match="is silent"):
+        rec.predict(np.zeros(48000, np.float32), 48000)
+
+
+def test_checkpoint_folder_and_mismatched_config(rec, tmp_path):
+    same = load_recognizer(rec.checkpoint)
+    assert same.labels == rec.labels
+    with pytest.raises(UserError, match="differ from data.classes"):
+        load_recognizer("configs/example.yaml", ["data.classes=[neutral, calm, happy, sad]"])
+    with pytest.raises(UserError, match="not a checkpoint"):
+        load_recognizer(tmp_path)
+
+
+def test_batch_normalise_maps_onto_training_statistics():
+    rng = np.random.default_rng(0)
+    batch = list(rng.normal(5, 3, (50, 4)))
+    out = np.stack(batch_normalise(batch, np.array([0, 1, 2, 3.0]), np.array([1, 1, 2, 2.0])))
+    assert np.allclose(out.mean(0), [0, 1, 2, 3]) and np.allclose(out.std(0), [1, 1, 2, 2], atol=1e-6)
+    with pytest.raises(UserError, match="at least 2 clips"):
+        batch_normalise(batch[:1], np.zeros(4), np.ones(4))
