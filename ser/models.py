@@ -68,17 +68,11 @@ def build_model(spec, source: str = "model") -> Classifier:
 
 # --- scikit-learn --------------------------------------------------------------------------
 
-# Types a skops file may contain; anything else is refused before loading.
+# Types beyond skops' own trusted defaults that our model files hold; any other is refused.
 TRUSTED_TYPES = {
-    "sklearn.pipeline.Pipeline", "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.svm._classes.SVC", "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
-    "sklearn.utils._param_validation.StrOptions", "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-    "sklearn.preprocessing._label.LabelBinarizer",
-    "numpy.dtype", "numpy.ndarray", "builtins.slice", "numpy.random.mtrand.RandomState",
 }
 
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import load_audio, resample
+from core.audio import resample
 from core.config import resolve_path
 from core.errors import UserError
 from ser.data import canonical_label
-from ser.features import SR, build_feature_sets, check_speech, extract_wave
+from ser.features import SR, build_feature_sets, extract_wave
 from ser.models import load_checkpoint
 
 DEFAULT_CONFIG = "configs/example.yaml"
@@ -38,8 +38,10 @@ class Recognizer:
                             f"{self.feature_sets[0].kind} features; the checkpoint is inconsistent")
 
     def features(self, wav: np.ndarray, sr: int, where: str = "audio") -> np.ndarray:
-        wav = resample(np.asarray(wav, dtype=np.float32), sr, SR)
-        return extract_wave(self.feature_sets, check_speech(wav, where), where)
+        """The checkpoint's features for a waveform (samples, or samples x channels) at rate `sr`."""
+        wav = np.asarray(wav, dtype=np.float32)
+        wav = resample(wav.mean(axis=1) if wav.ndim == 2 else wav, sr, SR)
+        return extract_wave(self.feature_sets, wav, where)
 
     def classify(self, features: list[np.ndarray], normalise: bool = False) -> list[Prediction]:
         """Predictions for precomputed features; `normalise` standardises them as one batch
@@ -51,12 +53,8 @@ class Recognizer:
                 for p in probs]
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
-        """The emotion of one waveform (any rate; mono float)."""
+        """The emotion of one waveform (float, any rate, mono or samples x channels)."""
         return self.classify([self.features(wav, sr)])[0]
-
-    def predict_file(self, path: str | os.PathLike) -> Prediction:
-        wav, sr = load_audio(path, sr=SR)
-        return self.classify([self.features(wav, sr, str(path))])[0]
 
 
 def batch_normalise(features: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
