@@ -179,18 +179,18 @@ class Converter:
         predicted = self.detect_emotion(out16)
         heard = self.transcribe(out16).text
         error = round(wer(words, heard), 3) if words.strip() else None
-        warnings = []
+        problems = []
         if predicted is None:
-            warnings.append("no speech in the output to recognise")
+            problems.append("no speech in the output to recognise")
         elif predicted.label != target:
-            warnings.append(f"target emotion '{target}' not recognised in the output "
+            problems.append(f"target emotion '{target}' not recognised in the output "
                             f"(heard as '{predicted.label}')")
         if error is not None and error > self.config.check.max_wer:
-            warnings.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
+            problems.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
         return {"recognised": predicted is not None and predicted.label == target,
                 "predicted_label": predicted and predicted.label,
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
-                "transcript": heard, "wer": error, "warnings": warnings}
+                "transcript": heard, "wer": error, "warnings": problems}
 
 
 def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
@@ -224,13 +224,15 @@ class _Clock:
 
 
 def _windows(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
-    """Split into pieces of at most `max_s`, each cut at the quietest 10 ms of its last fifth."""
+    """Split into pieces of at most `max_s`, each cut at the quietest 10 ms of its last fifth
+    (never leaving a last piece shorter than a tenth of `max_s`)."""
     size, hop = int(max_s * sr), int(0.01 * sr)
     pieces, start = [], 0
     while len(wav) - start > size:
-        tail = wav[start + size * 4 // 5: start + size]
+        low, high = start + size * 4 // 5, min(start + size, len(wav) - size // 10)
+        tail = wav[low:high]
         energy = (tail[: len(tail) // hop * hop].reshape(-1, hop) ** 2).sum(axis=1)
-        cut = start + size * 4 // 5 + int(np.argmin(energy)) * hop
+        cut = low + int(np.argmin(energy)) * hop
         pieces.append(wav[start:cut])
         start = cut
     pieces.append(wav[start:])

@@ -161,3 +161,12 @@ def test_manifest_csv_paths_are_relative_to_it(ravdess_clip, tmp_path, capsys):
     assert code == 1
     assert captured.out.split() == [str(out / "1.wav")]
     assert _published(out) == ["1.json", "1.wav"]
+
+
+@pytest.mark.parametrize("seconds", [30.0, 30.001, 61.0, 95.0])
+def test_long_input_windows_cover_everything_within_the_limit(seconds):
+    from convert.pipeline import _windows
+    wav = np.random.default_rng(0).standard_normal(int(seconds * 16000)).astype(np.float32)
+    pieces = _windows(wav, 16000, 30.0)
+    assert np.array_equal(np.concatenate(pieces), wav)
+    assert all(3 * 16000 <= len(p) <= 30 * 16000 for p in pieces)

@@ -70,7 +70,8 @@ def test_read_only_output_folder(inputs):
     _one_line_error(_detect(inputs / "ok.wav", "happy", "youngman", "--output-dir", locked), "cannot be written")
 
 
-def test_ctrl_c_during_synthesis_leaves_nothing(ravdess_clip, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_interrupt_during_synthesis_leaves_nothing(ravdess_clip, tmp_path, stop):
     out = tmp_path / "out"
     long_text = " ".join(["This sentence is long enough to keep the synthesiser busy for a while."] * 12)
     process = subprocess.Popen(
@@ -79,7 +80,7 @@ def test_ctrl_c_during_synthesis_leaves_nothing(ravdess_clip, tmp_path):
     for line in process.stderr:
         if line.startswith("speaking as"):
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     rest = process.stderr.read()
     assert process.wait(60) == 130
     assert rest.strip() == "error: interrupted; nothing partial was written"
