@@ -1,18 +1,18 @@
 """The default backend: Whisper through faster-whisper (CTranslate2), int8 on CPU, fully offline."""
 import os
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Literal
 
 from core.errors import UserError
 from asr.models import whisper_model
 from asr.transcribe import BACKENDS, ASRModel, Segment
-from asr.windows import Window
+from asr.windows import SR, Window
 
 
 @dataclass
 class WhisperOptions:
     beam_size: int = 5
-    compute_type: str = "int8"      # CTranslate2 type: int8, int8_float32, float32
+    compute_type: Literal["int8", "int8_float32", "int16", "float32"] = "int8"   # CTranslate2 on CPU
     threads: int = 0                # 0: one per available core, at most 4
 
 
@@ -36,7 +36,8 @@ class WhisperASR(ASRModel):
         for window in windows:   # the language detected in the first window holds for the rest
             segments, info = self.whisper.transcribe(window.audio, language=language,
                                                      beam_size=self.options.beam_size)
-            found += [Segment(round(window.start + s.start, 2), round(window.start + s.end, 2), s.text.strip())
-                      for s in segments]
+            length = len(window.audio) / SR
+            found += [Segment(round(window.start + s.start, 2), round(window.start + min(s.end, length), 2),
+                              s.text.strip()) for s in segments]
             language = info.language
         return language, found
