@@ -3,6 +3,8 @@ through the project's ASR, and whether the project's SER hears the requested emo
 
     nice python bench/tts_bench.py                   # 2 sentences x 4 voices x 8 emotions (minutes)
     nice python bench/tts_bench.py --sentences 12    # the full run the targets are stated on
+    nice python bench/tts_bench.py --candidates --emotions neutral --sentences 12 --ser off
+                                                     # the raw engine voices the table was chosen from
 
 SER is scored two ways: per file (what detect.py's self-check meets) and standardised within
 each voice's set of renderings (`Recognizer.classify(normalise=True)`); `--ser off` skips it,
@@ -39,6 +41,13 @@ SENTENCES = [
     "The train leaves at 7:45 from platform 3.",
     "Dr. Jones paid $12 for 2 tickets.",
 ]
+
+
+def candidates() -> dict:
+    """The untransformed engine voices considered for the four persons."""
+    from tts.voices import Voice
+    kokoro = ("jf_alpha", "jf_tebukuro", "jf_nezumi", "jf_gongitsune", "jm_kumo")
+    return {"piper_joe": Voice(engine="piper"), **{f"kokoro_{k}": Voice(engine="kokoro", speaker=k) for k in kokoro}}
 
 
 def synthesise_all(voices, emotions, sentences, intensity):
@@ -113,14 +122,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=2, help=f"how many of the {len(SENTENCES)} sentences")
     parser.add_argument("--voices", nargs="+", default=None, help="default: all")
+    parser.add_argument("--candidates", action="store_true", help="score the raw engine voices instead")
+    parser.add_argument("--voice-table", type=Path, help="add the voices of this YAML (tts/voices.yaml layout)")
     parser.add_argument("--emotions", nargs="+", default=list(EMOTIONS))
     parser.add_argument("--intensity", default="normal")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")
     parser.add_argument("--ser", default="configs/example.yaml", help="SER config or checkpoint; 'off' to skip")
     parser.add_argument("--json", type=Path, help="write per-file results here")
     args = parser.parse_args()
-    from tts import voice_names
-    voices = args.voices or voice_names()
+    from tts import VOICES, add_voices, voice_names
+    if args.voice_table:
+        add_voices(args.voice_table)
+    if args.candidates:
+        VOICES.update(candidates())
+    voices = args.voices or (list(candidates()) if args.candidates else voice_names())
     sentences = SENTENCES[:args.sentences]
     clips = synthesise_all(voices, args.emotions, sentences, args.intensity)
     score_asr(clips, args.asr_model)

@@ -13,7 +13,7 @@ from tts.render import measure
 from tts.voices import add_voices, load_voices
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-TEXT = "Please open the door."
+TEXT = "Open the door, please."
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_every_voice_and_emotion_gives_finite_audible_speech(renderings, voice, 
     wav, sr = renderings[voice, emotion]
     assert wav.dtype == np.float32 and wav.ndim == 1 and np.all(np.isfinite(wav))
     assert np.abs(wav).max() <= 1.0 and np.sqrt(np.mean(wav ** 2)) > 0.01
-    assert 0.7 < len(wav) / sr < 4.0                 # five words
+    assert 0.6 < len(wav) / sr < 4.0                 # four words
 
 
 def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
@@ -42,8 +42,9 @@ def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
 
 def test_emotions_differ_from_neutral_in_the_profiles_direction(renderings):
     for voice in voice_names():
-        neutral, sad, angry = (measure(*renderings[voice, e]) for e in ("neutral", "sad", "angry"))
-        assert sad["duration"] > neutral["duration"] and angry["f0_median"] > neutral["f0_median"]
+        (neutral, sr), (sad, _), (angry, _) = (renderings[voice, e] for e in ("neutral", "sad", "angry"))
+        assert len(sad) > len(neutral)                                   # sad is slower (rate 0.93)
+        assert measure(angry, sr)["f0_median"] > measure(neutral, sr)["f0_median"] + 1   # profile: +3.4 st
 
 
 def test_names_are_case_insensitive_and_emotion_synonyms_work():
@@ -85,11 +86,11 @@ def _cli(*args):
 
 def test_cli_writes_a_wav_and_never_overwrites(tmp_path):
     out = tmp_path / "out.wav"
-    done = _cli("Hello there.", "--emotion", "HAPPY", "--speaker", "youngman", "-o", str(out), "--intensity", "strong")
+    done = _cli("Hello there.", "--emotion", "HAPPY", "--speaker", "middlemale", "-o", str(out), "--intensity", "strong")
     assert done.returncode == 0, done.stderr
     wav, sr = load_audio(out)
     assert sr == 22050 and len(wav) > 0.3 * sr
-    again = _cli("Other words.", "--speaker", "youngman", "-o", str(out))
+    again = _cli("Other words.", "--speaker", "middlemale", "-o", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
     assert np.array_equal(load_audio(out)[0], wav)
 

@@ -58,7 +58,7 @@ def test_rendering_moves_f0_and_duration_in_the_profiles_direction(neutral_clip,
     assert np.sign(after["f0_median"] - before["f0_median"]) == np.sign(target.pitch)
     assert after["f0_median"] - before["f0_median"] == pytest.approx(target.pitch, abs=1.0)
     assert np.sign(before["duration"] / after["duration"] - 1) == np.sign(target.rate - 1)
-    assert after["energy"] - before["energy"] == pytest.approx(target.energy, abs=3.0) or target.energy > 6
+    assert np.sign(after["energy"] - before["energy"]) == np.sign(target.energy)
 
 
 def test_render_keeps_length_without_rate_change_at_any_sample_rate(neutral_clip):
@@ -78,3 +78,11 @@ def test_neutral_rendering_returns_the_input_unchanged(neutral_clip):
 def test_unknown_emotion_lists_the_labels(neutral_clip):
     with pytest.raises(UserError, match="choose one of: neutral, calm"):
         render_emotion(*neutral_clip, emotion="bored")
+
+
+def test_short_input_is_returned_and_bad_input_rejected():
+    from core.errors import AudioError
+    blip = np.full(800, 0.1, np.float32)
+    assert np.array_equal(render_emotion(blip, 16000, "angry"), blip)
+    with pytest.raises(AudioError, match="mono"):
+        render_emotion(np.zeros((16000, 2), np.float32), 16000, "angry")

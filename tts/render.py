@@ -20,13 +20,14 @@ from typing import Literal
 import numpy as np
 
 from core.config import load_config
-from core.errors import ConfigError, UserError
+from core.errors import AudioError, ConfigError, UserError
 from core.labels import EMOTIONS, normalise_emotion
 
 PROFILES = Path(__file__).with_name("profiles.yaml")
 INTENSITIES = {"normal": 0.5, "strong": 1.0}   # RAVDESS's two intensity levels on the 0..1 scale
 PITCH_FLOOR, PITCH_CEILING = 60.0, 600.0
 FRAME = 0.005                                  # WORLD frame period, s
+MIN_DURATION = 0.1                             # s; shorter input is returned as it is
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
     """
     p = profile(emotion, intensity)
     wav = np.asarray(wav, dtype=np.float32)
+    if wav.ndim != 1 or not np.all(np.isfinite(wav)):
+        raise AudioError("render_emotion needs a finite mono waveform (1-D); average the channels first")
+    if len(wav) < MIN_DURATION * sr:
+        return wav                                         # too short to carry prosody
     if not change_rate:
         p = Prosody(**{**asdict(p), "rate": 1.0})
     out = wav
