@@ -9,7 +9,7 @@ In-corpus rows: speaker-independent 6-fold (GroupKFold by actor) on all 8 RAVDES
 Cross-corpus rows: train on one corpus, test on another on the labels they share; 'corpus-norm'
 standardises each corpus's features by its own statistics (what `predict.py --normalise batch`
 does), 'speaker-norm' each speaker's: the usual remedies.
-Prints Markdown tables; figures go to results/bench/ser.json.
+Prints Markdown tables; figures are merged into results/bench/ser.json.
 """
 import argparse
 import json
@@ -154,7 +154,8 @@ def main():
     if not (DATA / "ravdess" / "manifest.csv").is_file():
         sys.exit(f"error: corpora not found at {DATA}; the benchmark needs ../shared/data")
     out = ROOT / "results" / "bench"
-    report = {}
+    saved = out / "ser.json"
+    report = json.loads(saved.read_text()) if saved.is_file() else {}
     if args.only in (None, "latency"):
         report["predict_latency_s"] = predict_latency()
         print(f"warm predict, one 4 s clip (configs/example.yaml): {report['predict_latency_s']:.3f} s\n")
@@ -169,7 +170,7 @@ def main():
         print("|---|---|---|---|---|---|")
         report["cross_corpus"] = cross_corpus(load_experiment("configs/example.yaml"))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ser.json").write_text(json.dumps(report, indent=1) + "\n")
+    saved.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":
