@@ -4,17 +4,22 @@
 folder-per-emotion layout (`datasets/angry/*.wav`), or a folder of files named in the RAVDESS,
 CREMA-D, TESS, SAVEE or EmoDB scheme, and combines several sources into one table.
 """
+from __future__ import annotations
+
 import logging
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from core.audio import AUDIO_EXTENSIONS
 from core.errors import UserError
 from core.labels import EMOTIONS, normalise_emotion
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 COLUMNS = ["path", "corpus", "speaker", "gender", "emotion", "intensity", "text", "duration_s"]
@@ -80,6 +85,7 @@ def parse_filename(path: str | os.PathLike) -> dict | None:
 
 
 def _read_manifest(path: Path) -> pd.DataFrame:
+    import pandas as pd
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
@@ -96,6 +102,7 @@ def _read_manifest(path: Path) -> pd.DataFrame:
 
 
 def _read_folder(folder: Path) -> pd.DataFrame:
+    import pandas as pd
     files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
     if not files:
         raise UserError(f"{folder}: holds no audio files and no manifest.csv")
@@ -136,6 +143,7 @@ def load_dataset(sources: str | os.PathLike | list, classes: list[str] | None = 
     Without `classes`, all 8 emotions that occur are kept; other labels (boredom, arousal
     levels) are dropped, and any drop is logged with its count.
     """
+    import pandas as pd
     sources = sources if isinstance(sources, (list, tuple)) else [sources]
     if not sources:
         raise UserError("no dataset sources given; set data.sources")
