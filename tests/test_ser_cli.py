@@ -91,6 +91,8 @@ def test_predict_skips_bad_files_by_name(trained, ravdess_clip, tmp_path):
     (["train.py", "--config", "configs/nope.yaml"], "config file not found"),
     (["train.py", "--config", "configs/example.yaml", "--set", "data.sources=[/no/data]"],
      "key 'data.sources[0]': file or folder '/no/data' not found"),
+    (["train.py", "--config", "configs/lstm.yaml", "--set", "features=[{name: egemaps}]"],
+     "model 'lstm' needs frames features but 'egemaps' gives functionals"),
     (["predict.py", "--config", "configs/example.yaml", "--set", "features=[{name: egemaps}]", "x.wav"],
      "was trained with logreg on whisper"),
 ])
