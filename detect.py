@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Change the emotion of speech: recognise it, transcribe it, speak the words again.
 
-    python detect.py samples/sad_youngman.wav HAPPY youngwoman
+    python detect.py samples/sample.wav HAPPY youngwoman
 """
 import argparse
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Benchmark detect.py: --help time, a cold run, warm per-file time in batch, peak memory,
 each stage's share.
 
-    nice python bench/detect_bench.py [--clip samples/sad_youngman.wav] [--files 6]
+    nice python bench/detect_bench.py [--clip samples/sample.wav] [--files 6]
 
 Targets (issue 5, 4 s clip, 2 cores): --help <= 0.5 s, cold run <= 8 s, warm per file
 <= 1.5 s without the self-check, peak memory <= 1.5 GB.
@@ -44,7 +44,7 @@ def shares(timings: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clip", default=str(ROOT / "samples" / "sad_youngman.wav"))
+    parser.add_argument("--clip", default=str(ROOT / "samples" / "sample.wav"))
     parser.add_argument("--files", type=int, default=6, help="batch size for the warm timing (first is warm-up)")
     parser.add_argument("--emotion", default="happy")
     parser.add_argument("--speaker", default="youngwoman")

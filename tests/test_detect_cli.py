@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "samples" / "sad_youngman.wav"
+SAMPLE = ROOT / "samples" / "sample.wav"
 
 
 def _detect(*args, cwd=ROOT, **kwargs):
