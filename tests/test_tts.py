@@ -40,11 +40,13 @@ def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
     assert f0["smallgirl"] > f0["youngwoman"] > f0["youngman"] > f0["middlemale"]
 
 
-def test_emotions_differ_from_neutral_in_the_profiles_direction(renderings):
-    for voice in voice_names():
-        (neutral, sr), (sad, _), (angry, _) = (renderings[voice, e] for e in ("neutral", "sad", "angry"))
-        assert len(sad) > len(neutral)                                   # sad is slower (rate 0.93)
-        assert measure(angry, sr)["f0_median"] > measure(neutral, sr)["f0_median"] + 1   # profile: +3.4 st
+@pytest.mark.parametrize("voice", ["youngwoman", "middlemale"])     # one per engine
+def test_emotions_differ_from_neutral_in_the_profiles_direction(renderings, voice):
+    neutral = measure(*renderings[voice, "neutral"])
+    angry = measure(*renderings[voice, "angry"])
+    sad = measure(*synthesize(TEXT, emotion="sad", voice=voice, intensity="strong"))
+    assert sad["duration"] > 1.1 * neutral["duration"]                # profile: rate 0.79
+    assert angry["f0_median"] > neutral["f0_median"] + 1               # profile: +3.4 st
 
 
 def test_names_are_case_insensitive_and_emotion_synonyms_work():
