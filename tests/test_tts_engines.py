@@ -20,11 +20,12 @@ def test_registry_lists_the_engines():
 def test_bundled_engine_speaks_english_at_a_faster_rate_when_asked(name, speaker):
     engine = load_engine(name)
     assert load_engine(name) is engine                       # cached per process
-    normal = engine("Good morning to you.", speaker)
-    fast = engine("Good morning to you.", speaker, rate=1.4)
+    text = "Good morning to you. The weather is fine today."   # two sentences: Piper's durations vary run to run
+    normal = engine(text, speaker)
+    fast = engine(text, speaker, rate=1.4)
     assert normal.dtype == np.float32 and np.all(np.isfinite(normal)) and np.abs(normal).max() > 0.05
-    assert 0.6 < len(normal) / engine.sample_rate < 3.0
-    assert len(fast) < 0.85 * len(normal)
+    assert 1.5 < len(normal) / engine.sample_rate < 5.0
+    assert len(fast) < 0.9 * len(normal)
 
 
 def test_kokoro_loads_from_the_parts_without_writing_a_model_copy(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ Pitch, range and rate are applied by PSOLA (Praat); energy, tilt and breathiness
 resynthesis driven by Praat's pitch track. `render_emotion` works on any speaker, language
 and sample rate.
 """
+import warnings
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -148,20 +149,16 @@ def _psola(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
 
 
 def _pyworld():
-    """pyworld; its 0.3.5 __init__ reads its version via setuptools' pkg_resources, which new
-    environments lack, so without setuptools the compiled module is loaded directly."""
+    """pyworld, imported lazily (0.3.5 reads its version through setuptools' pkg_resources,
+    which is why requirements.in pins setuptools<81)."""
     try:
-        import pyworld
-        return pyworld
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            import pyworld
     except ModuleNotFoundError as e:
-        if e.name != "pkg_resources":
-            raise UserError("emotion rendering needs pyworld; run: pip install pyworld") from None
-    import importlib.util
-    spec = importlib.util.find_spec("pyworld")
-    library = next(Path(next(iter(spec.submodule_search_locations))).glob("pyworld*.so"))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("pyworld.pyworld", library))
-    module.__spec__.loader.exec_module(module)
-    return module
+        raise UserError(f"emotion rendering needs pyworld (missing {e.name}); "
+                        "run: pip install -r requirements.txt") from None
+    return pyworld
 
 
 def _world(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
