@@ -11,15 +11,13 @@ import json
 import logging
 import sys
 
-from core.cli import run
+from core.cli import add_config_options, run
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("audio", nargs="+", help="audio files or folders")
-    parser.add_argument("--config", default="configs/example.yaml",
-                        help="experiment YAML or checkpoint folder (default: %(default)s)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    add_config_options(parser, "configs/example.yaml", what="experiment YAML or checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print a JSON list with all probabilities")
     parser.add_argument("--normalise", choices=["none", "batch"], default="none",
                         help="'batch': standardise features over all given files first (use for one "

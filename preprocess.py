@@ -6,14 +6,12 @@
 import argparse
 import logging
 
-from core.cli import run
+from core.cli import add_config_options, run
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set train.workers=1 (repeatable)")
+    add_config_options(parser, what="experiment YAML", example="train.workers=1")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     from ser.config import load_experiment
