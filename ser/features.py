@@ -82,17 +82,34 @@ class _OpenSmile(FeatureSet):
         return self._cached
 
 
-# name: (config: a FeatureSet member name or a .conf path inside the wheel, description)
-OPENSMILE_SETS = {
-    "egemaps": ("eGeMAPSv02", "eGeMAPSv02: 88 prosodic, voice-quality and spectral functionals."),
-    "compare": ("ComParE_2016", "ComParE_2016: 6373 functionals."),
-    "is09_emotion": ("is09-13/IS09_emotion.conf", "INTERSPEECH 2009 Emotion Challenge set: 384 functionals."),
-    "is10_paraling": ("is09-13/IS10_paraling_compat.conf",
-                      "INTERSPEECH 2010 Paralinguistic Challenge set: 1582 functionals."),
-    "is13_compare": ("is09-13/IS13_ComParE.conf", "INTERSPEECH 2013 ComParE set: 6373 functionals."),
-}
-for _name, (_config, _doc) in OPENSMILE_SETS.items():
-    register(_name)(type(_name, (_OpenSmile,), {"config": _config, "__doc__": _doc}))
+@register("egemaps")
+class EGeMAPS(_OpenSmile):
+    """eGeMAPSv02: 88 prosodic, voice-quality and spectral functionals."""
+    config = "eGeMAPSv02"
+
+
+@register("compare")
+class ComParE(_OpenSmile):
+    """ComParE_2016: 6373 functionals."""
+    config = "ComParE_2016"
+
+
+@register("is09_emotion")
+class IS09(_OpenSmile):
+    """INTERSPEECH 2009 Emotion Challenge set: 384 functionals."""
+    config = "is09-13/IS09_emotion.conf"
+
+
+@register("is10_paraling")
+class IS10(_OpenSmile):
+    """INTERSPEECH 2010 Paralinguistic Challenge set: 1582 functionals."""
+    config = "is09-13/IS10_paraling_compat.conf"
+
+
+@register("is13_compare")
+class IS13(_OpenSmile):
+    """INTERSPEECH 2013 ComParE set: 6373 functionals."""
+    config = "is09-13/IS13_ComParE.conf"
 
 
 # --- librosa -------------------------------------------------------------------------------
