@@ -122,9 +122,17 @@ def model_folder(name: str) -> Path:
                     f"Hugging Face cache ({', '.join(available_models())} or an org/name repo id)")
 
 
-@lru_cache(maxsize=4)
 def whisper_model(name: str = "base", compute_type: str = "int8", cpu_threads: int = 0):
-    """Load a bundled model by name, a local faster-whisper model folder, or a cached HF model."""
+    """Load a bundled model by name, a local faster-whisper model folder, or a cached HF model.
+
+    One instance per (model, compute type, threads) per process; `cpu_threads=0` means one per
+    available core (at most 4), so SER and ASR asking with defaults share one model.
+    """
+    return _load_whisper(name, compute_type, cpu_threads or min(4, len(os.sched_getaffinity(0))))
+
+
+@lru_cache(maxsize=4)
+def _load_whisper(name: str, compute_type: str, cpu_threads: int):
     from faster_whisper import WhisperModel
     return WhisperModel(str(model_folder(name)), device="cpu", compute_type=compute_type,
                         cpu_threads=cpu_threads, local_files_only=True)

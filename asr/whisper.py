@@ -1,5 +1,4 @@
 """The default backend: Whisper through faster-whisper (CTranslate2), int8 on CPU, fully offline."""
-import os
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -24,8 +23,7 @@ class WhisperASR(ASRModel):
 
     def __init__(self, model: str | None = None, language: str = "en", **options):
         super().__init__(model, language, **options)
-        threads = self.options.threads or min(4, len(os.sched_getaffinity(0)))
-        self.whisper = whisper_model(self.model, self.options.compute_type, threads)
+        self.whisper = whisper_model(self.model, self.options.compute_type, self.options.threads)
         valid = self.whisper.supported_languages
         if self.language is not None and self.language not in valid:
             raise UserError(f"language {self.language!r} is not supported by Whisper {self.model!r}; "
