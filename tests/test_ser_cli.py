@@ -49,7 +49,7 @@ def test_train_writes_results_and_checkpoint(trained):
     assert f"UAR {m['uar']:.3f}" in stdout
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert "egemaps" in (out / "config.yaml").read_text()
-    assert {p.name for p in (tmp / "ckpt").iterdir()} == {"meta.json", "model.skops"}
+    assert {p.name for p in (tmp / "ckpt").iterdir()} == {"meta.json", "model.npz"}
 
 
 def test_predict_files_folders_and_json(trained, shared_data, tmp_path):

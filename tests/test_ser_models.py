@@ -69,8 +69,18 @@ def checkpoint(tmp_path):
     return tmp_path
 
 
+def test_logreg_applied_with_numpy_matches_scikit_learn(tmp_path):
+    X, y = blobs()
+    model = build_model({"name": "logreg"}).fit(X, y, 3, Train(), 0)
+    assert np.allclose(model.predict_proba(X), model.pipeline.predict_proba(np.stack(X)), atol=1e-9)
+    save_checkpoint(tmp_path, model, FEATURES, LABELS, 0)
+    loaded, _ = load_checkpoint(tmp_path)
+    assert not hasattr(loaded, "pipeline") and (tmp_path / "model.npz").is_file()
+    assert np.allclose(loaded.predict_proba(X), model.predict_proba(X))
+
+
 def test_tampered_model_file_is_refused(checkpoint):
-    path = checkpoint / "model.skops"
+    path = checkpoint / "model.npz"
     data = bytearray(path.read_bytes())
     data[-100] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -98,7 +108,7 @@ def test_unexpected_types_in_skops_file_are_refused(tmp_path):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
     X, y = blobs()
-    model = build_model({"name": "logreg"}).fit(X, y, 3, Train(), 0)
+    model = build_model({"name": "svm"}).fit(X, y, 3, Train(), 0)
     save_checkpoint(tmp_path, model, FEATURES, LABELS, 0)
     skops.io.dump(Pipeline([("f", FunctionTransformer(eval))]), tmp_path / "model.skops")
     meta = json.loads((tmp_path / "meta.json").read_text())
