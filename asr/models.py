@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.audio import atomic_path
 from core.errors import UserError
+from core.threads import cpu_threads as default_threads
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / "cache" / "whisper"   # joined weights; gitignored
 MODEL_FILES = ("config.json", "vocabulary.txt", "tokenizer.json", "preprocessor_config.json")
@@ -128,7 +129,7 @@ def whisper_model(name: str = "base", compute_type: str = "int8", cpu_threads: i
     One instance per (model, compute type, threads) per process; `cpu_threads=0` means one per
     available core (at most 4), so SER and ASR asking with defaults share one model.
     """
-    return _load_whisper(name, compute_type, cpu_threads or min(4, len(os.sched_getaffinity(0))))
+    return _load_whisper(name, compute_type, cpu_threads or default_threads())
 
 
 @lru_cache(maxsize=4)

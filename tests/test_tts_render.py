@@ -61,6 +61,16 @@ def test_rendering_moves_f0_and_duration_in_the_profiles_direction(neutral_clip,
     assert np.sign(after["energy"] - before["energy"]) == np.sign(target.energy)
 
 
+@pytest.mark.parametrize("emotion", ["angry", "disgust", "surprised"])
+def test_rendering_lands_level_tilt_and_breathiness_on_the_profile(neutral_clip, emotion):
+    wav, sr = neutral_clip
+    target = profile(emotion, "strong")
+    before, after = measure(wav, sr), measure(render_emotion(wav, sr, emotion, "strong"), sr)
+    assert after["energy"] - before["energy"] == pytest.approx(target.energy, abs=1.5)
+    assert after["tilt"] - before["tilt"] == pytest.approx(target.tilt, abs=1.0)
+    assert after["hnr"] - before["hnr"] == pytest.approx(target.hnr, abs=0.5)
+
+
 def test_render_keeps_length_without_rate_change_at_any_sample_rate(neutral_clip):
     wav, sr = neutral_clip
     wav44 = resample(wav, sr, 44100)

@@ -20,6 +20,7 @@ import yaml
 
 from core.audio import load_audio
 from core.errors import UserError
+from core.threads import cpu_threads
 from core.registry import Registry
 
 ENGINES: Registry = Registry("tts engine")
@@ -35,10 +36,10 @@ def _package_dir(module: str, pip_names: str) -> Path:
 
 
 def _session(model: str | bytes):
-    """An onnxruntime CPU session on one thread (the fastest setting for these small models)."""
+    """An onnxruntime CPU session with one thread per available core (at most 4)."""
     import onnxruntime as ort
     options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.intra_op_num_threads, options.inter_op_num_threads = cpu_threads(), 1
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 

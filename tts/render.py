@@ -6,13 +6,13 @@ an emotion differs from the same actor's neutral speech:
     pitch   F0 median shift, semitones       range   F0 range (p10..p90) ratio
     rate    speech-rate ratio (>1 faster)    energy  level change, dB
     tilt    (1-5 kHz minus 0-1 kHz) band level change, dB (>0 brighter)
-    hnr     harmonics-to-noise change, dB (<0 breathier)
+    hnr     harmonics-to-noise change, dB (<0 breathier; >0 is not applied: added noise
+            cannot be taken out again without a vocoder)
 
-Pitch, range and rate are applied by PSOLA (Praat); energy, tilt and breathiness by WORLD
-resynthesis driven by Praat's pitch track. `render_emotion` works on any speaker, language
-and sample rate.
+Pitch, range and rate are applied by PSOLA (Praat); energy and tilt by one zero-phase filter;
+breathiness by mixing in noise shaped like the speech itself. No vocoder resynthesis, so the
+voice keeps its quality. `render_emotion` works on any speaker, language and sample rate.
 """
-import warnings
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,6 @@ from core.labels import EMOTIONS, normalise_emotion
 PROFILES = Path(__file__).with_name("profiles.yaml")
 INTENSITIES = {"normal": 0.5, "strong": 1.0}   # RAVDESS's two intensity levels on the 0..1 scale
 PITCH_FLOOR, PITCH_CEILING = 60.0, 600.0
-FRAME = 0.005                                  # WORLD frame period, s
 MIN_DURATION = 0.1                             # s; shorter input is returned as it is
 
 
@@ -116,10 +115,12 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
     if not change_rate:
         p = Prosody(**{**asdict(p), "rate": 1.0})
     out = wav
+    if p == Prosody():
+        return wav
+    hnr = _mean_hnr(wav, sr)
     if abs(p.pitch) > 1e-3 or abs(p.range - 1) > 1e-3 or abs(p.rate - 1) > 1e-3:
         out = _psola(out, sr, p)
-    if abs(p.energy) > 1e-3 or abs(p.tilt) > 1e-3 or abs(p.hnr) > 1e-3:
-        out = _world(out, sr, p)
+    out = _voice_quality(out, sr, p, hnr + p.hnr)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
 
@@ -148,36 +149,54 @@ def _psola(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
     return call(manipulation, "Get resynthesis (overlap-add)").values[0].astype(np.float32)
 
 
-def _pyworld():
-    """pyworld, imported lazily (0.3.5 reads its version through setuptools' pkg_resources,
-    which is why requirements.in pins setuptools<81)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-            import pyworld
-    except ModuleNotFoundError as e:
-        raise UserError(f"emotion rendering needs pyworld (missing {e.name}); "
-                        "run: pip install -r requirements.txt") from None
-    return pyworld
+def _voice_quality(wav: np.ndarray, sr: int, p: Prosody, target_hnr: float) -> np.ndarray:
+    """Breathiness down to `target_hnr`, then level and spectral tilt as one zero-phase filter."""
+    x = _breathier(np.asarray(wav, dtype=np.float64), sr, target_hnr)
+    freqs = np.fft.rfftfreq(len(x), 1 / sr)
+    shelf = np.clip(np.log2(np.maximum(freqs, 1) / 700), 0, 1)   # 0 below 700 Hz, 1 above 1.4 kHz
+    gain = 10 ** ((p.energy + p.tilt * shelf) / 20)
+    return np.fft.irfft(np.fft.rfft(x) * gain, n=len(x)).astype(np.float32)
 
 
-def _world(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
-    pyworld = _pyworld()
-    x = np.asarray(wav, dtype=np.float64)
-    times = np.arange(int(len(x) / sr / FRAME) + 1) * FRAME
-    pitch = _sound(x, sr).to_pitch(time_step=FRAME, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING)
-    track = pitch.selected_array["frequency"]
-    nearest = np.clip(np.rint((times - pitch.xs()[0]) / FRAME).astype(int), 0, len(track) - 1)
-    f0 = np.where(np.abs(pitch.xs()[nearest] - times) <= FRAME, track[nearest], 0.0)
-    sp = pyworld.cheaptrick(x, f0, times, sr)
-    ap = pyworld.d4c(x, f0, times, sr)
-    freqs = np.linspace(0, sr / 2, sp.shape[1])
-    shelf = np.clip(np.log2(np.maximum(freqs, 1) / 500) / 3, 0, 1)   # 0 below 500 Hz, 1 above 4 kHz
-    sp *= 10 ** ((p.energy + p.tilt * shelf) / 10)
-    noise_to_harmonic = ap / np.maximum(1 - ap, 1e-6) * 10 ** (-p.hnr / 10)
-    ap = np.clip(noise_to_harmonic / (1 + noise_to_harmonic), 0.001, 0.999)
-    y = pyworld.synthesize(f0, sp, ap, sr, frame_period=FRAME * 1000)
-    return y[:len(x)].astype(np.float32)
+def _mean_hnr(x: np.ndarray, sr: int) -> float:
+    """Harmonics-to-noise ratio in dB, the mean over voiced frames (NaN when none), as `measure` reads it."""
+    hnr = _sound(x, sr).to_harmonicity_cc(time_step=0.02, minimum_pitch=75).values
+    return float(hnr[hnr > -200].mean()) if np.any(hnr > -200) else float("nan")
+
+
+def _breathier(x: np.ndarray, sr: int, target_hnr: float) -> np.ndarray:
+    """Mix in noise shaped like the speech (aspiration) until the HNR falls to `target_hnr`;
+    `x` as it is when its HNR is already at or below it. Breathiness cannot be taken out."""
+    if not _mean_hnr(x, sr) > target_hnr + 0.2:
+        return x
+    noise = _shaped_noise(x, sr)
+    low, high = 0.0, 1.0                           # noise amplitude relative to the speech
+    while high < 8 and _mean_hnr(x + high * noise, sr) > target_hnr:
+        low, high = high, high * 2
+    for _ in range(5):                             # bisection on the measured HNR, to 1/32 of the bracket
+        mid = (low + high) / 2
+        low, high = (mid, high) if _mean_hnr(x + mid * noise, sr) > target_hnr else (low, mid)
+    return x + high * noise
+
+
+def _shaped_noise(x: np.ndarray, sr: int) -> np.ndarray:
+    """Noise with the short-time spectral envelope of `x`: 25 ms frames, power smoothed over
+    600 Hz (wider than any harmonic spacing, so no pitch is left in it), random phase."""
+    n = 2 ** int(np.ceil(np.log2(0.025 * sr)))
+    hop = n // 2
+    window = np.sqrt(np.hanning(n + 1)[:n])        # sqrt-Hann analysis and synthesis: sums to 1 at 50 %
+    padded = np.pad(x, (n, n + hop - len(x) % hop))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n)[::hop] * window
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    width = max(1, int(600 / (sr / n)))
+    kernel = np.ones(width) / width
+    magnitude = np.sqrt(np.apply_along_axis(np.convolve, 1, power, kernel, mode="same"))
+    phase = np.exp(2j * np.pi * np.random.default_rng(0).random(magnitude.shape))
+    noise = np.fft.irfft(magnitude * phase, n=n, axis=1) * window
+    out = np.zeros(len(padded))
+    for i, frame in enumerate(noise):
+        out[i * hop:i * hop + n] += frame
+    return out[n:n + len(x)]
 
 
 def measure(wav: np.ndarray, sr: int) -> dict[str, float]:
