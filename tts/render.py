@@ -150,12 +150,13 @@ def _psola(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
 
 
 def _voice_quality(wav: np.ndarray, sr: int, p: Prosody, target_hnr: float) -> np.ndarray:
-    """Breathiness down to `target_hnr`, then level and spectral tilt as one zero-phase filter."""
-    x = _breathier(np.asarray(wav, dtype=np.float64), sr, target_hnr)
+    """Level and spectral tilt as one zero-phase filter, then breathiness down to `target_hnr`."""
+    x = np.asarray(wav, dtype=np.float64)
     freqs = np.fft.rfftfreq(len(x), 1 / sr)
     shelf = np.clip(np.log2(np.maximum(freqs, 1) / 700), 0, 1)   # 0 below 700 Hz, 1 above 1.4 kHz
     gain = 10 ** ((p.energy + p.tilt * shelf) / 20)
-    return np.fft.irfft(np.fft.rfft(x) * gain, n=len(x)).astype(np.float32)
+    x = np.fft.irfft(np.fft.rfft(x) * gain, n=len(x))
+    return _breathier(x, sr, target_hnr).astype(np.float32)
 
 
 def _mean_hnr(x: np.ndarray, sr: int) -> float:
