@@ -5,10 +5,12 @@ Every feature set takes a 16 kHz mono waveform and returns either one vector per
 """
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -65,33 +67,60 @@ def check_speech(wav: np.ndarray, where: str = "audio") -> np.ndarray:
 # --- openSMILE -----------------------------------------------------------------------------
 
 class _OpenSmile(FeatureSet):
-    config: ClassVar[str]       # a FeatureSet member name, or a .conf path inside the wheel
+    config: ClassVar[str]       # a .conf file in the wheel's opensmile/core/config folder
 
     def extract(self, wav):
-        return self._smile().process_signal(wav, SR).to_numpy(np.float32)[0]
+        return smile_functionals(wav, self.config)
 
-    def _smile(self):
-        if getattr(self, "_cached", None) is None:
-            import opensmile
-            if self.config.endswith(".conf"):
-                conf = Path(opensmile.__file__).parent / "core" / "config" / self.config
-                self._cached = opensmile.Smile(feature_set=str(conf), feature_level="func")
-            else:
-                self._cached = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, self.config),
-                                               feature_level=opensmile.FeatureLevel.Functionals)
-        return self._cached
+
+def smile_functionals(wav: np.ndarray, config: str) -> np.ndarray:
+    """One functionals vector of a 16 kHz waveform: what `opensmile.Smile(...).process_signal`
+    returns, through the wheel's ctypes binding alone (`import opensmile` also imports pandas
+    and audformat, 1.5-2 s of a cold start). A test checks both give the same numbers."""
+    lib, root = _smile_library()
+    frames: list[np.ndarray] = []
+    smile = lib.OpenSMILE()
+    smile.initialize(config_file=str(root / config), options={
+        "source": str(root / "shared" / "standard_external_wave_input.conf.inc"),
+        "sink": str(root / "shared" / "standard_external_data_output_single.conf.inc"),
+        "sinkLevel": "func", "sampleRate": SR, "nBits": 16,
+        "bufferModeRbConf": str(root / "shared" / "BufferModeRb.conf.inc"),
+        "frameModeFunctionalsConf": str(root / "shared" / "FrameModeFunctionals.conf.inc")})
+    try:
+        smile.external_sink_set_callback_ex("extsink", lambda data, meta: frames.append(data.copy()))
+        smile.external_audio_source_write_data("extsource", bytes((wav * 32768).astype(np.int16)))
+        smile.external_audio_source_set_eoi("extsource")
+        smile.run()
+    finally:
+        smile.free()
+    if not frames:
+        raise AudioError("openSMILE found the clip too short to describe; give at least half a second")
+    return np.asarray(frames[0], dtype=np.float32).ravel()
+
+
+@lru_cache(maxsize=1)
+def _smile_library():
+    """opensmile/core/lib.py loaded on its own (not through the package), and the config folder."""
+    spec = importlib.util.find_spec("opensmile")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("openSMILE features need the opensmile package; run: pip install -r requirements.txt")
+    core = Path(next(iter(spec.submodule_search_locations))) / "core"
+    lib_spec = importlib.util.spec_from_file_location("_opensmile_lib", core / "lib.py")
+    lib = importlib.util.module_from_spec(lib_spec)
+    lib_spec.loader.exec_module(lib)
+    return lib, core / "config"
 
 
 @register("egemaps")
 class EGeMAPS(_OpenSmile):
     """eGeMAPSv02: 88 prosodic, voice-quality and spectral functionals."""
-    config = "eGeMAPSv02"
+    config = "egemaps/v02/eGeMAPSv02.conf"
 
 
 @register("compare")
 class ComParE(_OpenSmile):
     """ComParE_2016: 6373 functionals."""
-    config = "ComParE_2016"
+    config = "compare/ComParE_2016.conf"
 
 
 @register("is09_emotion")

@@ -22,6 +22,15 @@ def test_functionals(wav, name, dims):
     assert fs.kind == "functionals" and x.shape == (dims,) and np.all(np.isfinite(x)) and x.std() > 0
 
 
+@pytest.mark.parametrize("name, feature_set", [("egemaps", "eGeMAPSv02"), ("compare", "ComParE_2016")])
+def test_opensmile_sets_match_the_opensmile_package(wav, name, feature_set):
+    """The pandas-free path through opensmile's binding gives what opensmile.Smile gives."""
+    import opensmile
+    (fs,) = build_feature_sets([{"name": name}])
+    smile = opensmile.Smile(getattr(opensmile.FeatureSet, feature_set), opensmile.FeatureLevel.Functionals)
+    assert np.array_equal(fs.extract(wav), smile.process_signal(wav, 16000).to_numpy(np.float32)[0])
+
+
 @pytest.mark.parametrize("name, dims", [("librosa_frames", 85), ("logmel", 64)])
 def test_frames_follow_the_clip_length(wav, name, dims):
     (fs,) = build_feature_sets([{"name": name}])
