@@ -317,6 +317,8 @@ def save_checkpoint(folder: Path, model: Classifier, features: list[dict], label
             "features": features, "labels": list(labels), "seed": seed, "state": model.state(),
             "file": model.filename, "sha256": _sha256(path), "versions": _versions(), **(extra or {})}
     (folder / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    for other in {MODELS.get(name).filename for name in MODELS.names()} - {model.filename}:
+        (folder / other).unlink(missing_ok=True)       # an older checkpoint's model of another kind
     return folder
 
 

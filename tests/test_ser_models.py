@@ -79,6 +79,13 @@ def test_logreg_applied_with_numpy_matches_scikit_learn(tmp_path):
     assert np.allclose(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def test_a_new_checkpoint_removes_the_older_model_of_another_kind(checkpoint):
+    X, y = blobs()
+    save_checkpoint(checkpoint, build_model({"name": "svm"}).fit(X, y, 3, Train(), 0), FEATURES, LABELS, 0)
+    assert sorted(p.name for p in checkpoint.iterdir()) == ["meta.json", "model.skops"]
+    assert load_checkpoint(checkpoint)[1]["model"]["name"] == "svm"
+
+
 def test_tampered_model_file_is_refused(checkpoint):
     path = checkpoint / "model.npz"
     data = bytearray(path.read_bytes())
