@@ -104,6 +104,18 @@ def score_ser(clips, config: str) -> str | None:
     return None
 
 
+def wer_by_sentence(clips) -> str:
+    """WER % per sentence over all voices and emotions, and one line with an example mishearing."""
+    rows = ["WER % by sentence (all voices and emotions), with the most common mishearing"]
+    for text in dict.fromkeys(c["text"] for c in clips):
+        mine = [c for c in clips if c["text"] == text]
+        wrong = [c["heard"] for c in mine if c["errors"]]
+        common = max(set(wrong), key=wrong.count) if wrong else ""
+        rows.append(f"{100 * sum(c['errors'] for c in mine) / sum(c['words'] for c in mine):6.1f}  {text}"
+                    + (f"  <- {common!r}" if common else ""))
+    return "\n".join(rows)
+
+
 def confusion(clips, key, emotions) -> str:
     labels = sorted({c[key] for c in clips} | set(emotions), key=lambda l: (l not in EMOTIONS, EMOTIONS.index(l) if l in EMOTIONS else 0))
     rows = ["requested \\ heard " + " ".join(f"{l[:5]:>5}" for l in labels)]
@@ -151,6 +163,7 @@ def main() -> None:
         wer = 100 * sum(c["errors"] for c in mine) / sum(c["words"] for c in mine)
         print(f"{v:>11} {rtf:6.3f} {f0:6.0f} {wer:6.2f}")
     print(f"{'all':>11} {'':>6} {'':>6} {100 * sum(c['errors'] for c in clips) / sum(c['words'] for c in clips):6.2f}")
+    print("\n" + wer_by_sentence(clips))
     if skipped:
         print(f"\nSER not scored: {skipped}")
     else:
