@@ -1,7 +1,7 @@
 """Benchmark detect.py: --help time, a cold run, warm per-file time in batch, peak memory,
 each stage's share.
 
-    nice python bench/detect_bench.py [--clip samples/sample.wav] [--files 6]
+    nice python bench/detect_bench.py [--clip samples/sample.wav] [--files 6] [--speaker NAME] [--set KEY=VALUE]
 
 Targets (issue 5, 4 s clip, 2 cores): --help <= 0.5 s, cold run <= 8 s, warm per file
 <= 1.5 s without the self-check, peak memory <= 1.5 GB.
@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=6, help="batch size for the warm timing (first is warm-up)")
     parser.add_argument("--emotion", default="happy")
     parser.add_argument("--speaker", default="youngwoman")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a detect.yaml override for every run, e.g. --set asr.model=tiny.en (repeatable)")
     args = parser.parse_args()
     import soundfile as sf
     print(f"clip: {args.clip} ({sf.info(args.clip).duration:.2f} s); cores: {os.cpu_count()}")
@@ -56,7 +58,8 @@ def main() -> None:
     print(f"--help: median {statistics.median(helps):.3f} s over 5 runs")
 
     with tempfile.TemporaryDirectory() as out:
-        common = [args.clip, args.emotion, args.speaker, "--output-dir", out, "--json"]
+        common = [args.clip, args.emotion, args.speaker, "--output-dir", out, "--json",
+                  *(f"--set={item}" for item in args.set)]
         wall, peak, stdout = timed_process(common)
         report = json.loads(stdout)
         print(f"cold run with self-check: {wall:.2f} s wall, peak RSS {peak:.0f} MB; stages: "
@@ -68,7 +71,7 @@ def main() -> None:
 
         from core.config import load_config
         from convert import Converter, DetectConfig, Request
-        converter = Converter(load_config(ROOT / "configs" / "detect.yaml", DetectConfig))
+        converter = Converter(load_config(ROOT / "configs" / "detect.yaml", DetectConfig, args.set))
         for check in (False, True):
             request = Request(args.emotion, args.speaker, check=check)
             timings = []
