@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from asr.evaluate import wer
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample.wav"
 
@@ -95,6 +97,15 @@ def test_readme_command_on_the_bundled_sample(tmp_path):
     assert Path(report["output"]).is_file() and report["target_emotion"] == "happy"
     assert "loading emotion recogniser" in result.stderr      # progress while models load
     assert "Traceback" not in result.stderr
+
+
+def test_fast_config_runs_with_whisper_tiny(tmp_path):
+    result = _detect(SAMPLE, "sad", "middlemale", "--config", "configs/detect_fast.yaml",
+                     "--output-dir", tmp_path, "--json", "--no-check")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["models"]["asr"]["model"] == "tiny.en" and report["models"]["tts"]["engine"] == "piper"
+    assert wer("We waited all afternoon, but nobody came to the meeting.", report["transcript"]) <= 0.2
 
 
 def test_thirty_minute_input_in_bounded_memory(ravdess_clip, tmp_path):
