@@ -17,6 +17,8 @@ class Data:
     sources: list[Path]                         # manifest.csv files or folders; several = multi-corpus
     classes: list[str] | None = None            # class set; default: the 8 emotions that occur
     label_map: dict[str, str] = field(default_factory=dict)    # e.g. {calm: neutral}
+    normalise: Literal["none", "speaker"] = "none"   # 'speaker': standardise features per speaker; the
+                                                     # model then classifies batches of one speaker's clips
 
 
 @dataclass

@@ -16,6 +16,7 @@ from ser.data import class_labels, load_dataset
 from ser.evaluate import metrics, plot_confusion, splits
 from ser.features import build_feature_sets, extract_files
 from ser.models import build_model, save_checkpoint
+from ser.recognizer import standardise
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
         raise UserError(f"{cfg.source}: model '{model.name}' needs {model.input_kind} features but "
                         f"'{sets[0].name}' gives {sets[0].kind}; see docs/ser.md for pairs that fit")
     df, X, sets = prepare(cfg, progress)
+    if cfg.data.normalise == "speaker":
+        X = by_speaker(X, df["speaker"].to_numpy(), cfg.source)
     labels = class_labels(df, cfg.data.classes)
     y = np.array([labels.index(e) for e in df["emotion"]])
     folds = splits(df["speaker"].to_numpy(), y, labels, cfg.eval.scheme, cfg.eval.folds,
@@ -64,6 +67,19 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
     return result
 
 
+def by_speaker(X: list[np.ndarray], speakers: np.ndarray, source: str) -> list[np.ndarray]:
+    """Each speaker's clips standardised by that speaker's own statistics (`data.normalise: speaker`)."""
+    if (speakers == "").any() or min(np.unique(speakers, return_counts=True)[1]) < 2:
+        raise UserError(f"{source}: data.normalise=speaker needs a speaker for every clip and at least 2 clips "
+                        f"per speaker; fix the manifest or set data.normalise=none")
+    out = list(X)
+    for speaker in np.unique(speakers):
+        mine = np.flatnonzero(speakers == speaker)
+        for i, x in zip(mine, standardise([X[i] for i in mine])):
+            out[i] = x
+    return out
+
+
 def write_results(cfg: Experiment, result: dict, model, sets, labels) -> Path:
     out = resolve_path(cfg.output.results) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
@@ -76,6 +92,7 @@ def write_results(cfg: Experiment, result: dict, model, sets, labels) -> Path:
                        f"{cfg.name}: UAR {result['uar']:.3f} ({result['scheme']}, {result['folds']} folds)")
     checkpoint = resolve_path(cfg.output.checkpoint) if cfg.output.checkpoint else out / "checkpoint"
     save_checkpoint(checkpoint, model, [fs.spec() for fs in sets], labels, cfg.seed,
-                    {"experiment": cfg.name, "scores": {k: result[k] for k in ("accuracy", "uar", "macro_f1")}})
+                    {"experiment": cfg.name, "normalise": cfg.data.normalise,
+                     "scores": {k: result[k] for k in ("accuracy", "uar", "macro_f1")}})
     result["checkpoint"] = str(checkpoint)
     return out

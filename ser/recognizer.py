@@ -36,6 +36,7 @@ class Recognizer:
         if self.feature_sets[0].kind != self.model.input_kind:
             raise UserError(f"{self.checkpoint}: model '{self.model.name}' cannot read "
                             f"{self.feature_sets[0].kind} features; the checkpoint is inconsistent")
+        self.per_speaker = self.meta.get("normalise", "none") == "speaker"
 
     def features(self, wav: np.ndarray, sr: int, where: str = "audio") -> np.ndarray:
         """The checkpoint's features for a waveform (samples, or samples x channels) at rate `sr`."""
@@ -45,8 +46,15 @@ class Recognizer:
 
     def classify(self, features: list[np.ndarray], normalise: bool = False) -> list[Prediction]:
         """Predictions for precomputed features; `normalise` standardises them as one batch
-        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy)."""
-        if normalise:
+        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy).
+
+        A model trained with `data.normalise: speaker` needs that: a batch of one speaker's clips."""
+        if self.per_speaker:
+            if not normalise:
+                raise UserError(f"{self.checkpoint}: this model was trained on per-speaker standardised "
+                                f"features; classify several clips of one speaker together (predict.py --normalise batch)")
+            features = standardise(features)
+        elif normalise:
             features = batch_normalise(features, *self.model.input_stats())
         probs = self.model.predict_proba(features)
         return [Prediction(self.labels[int(p.argmax())], {l: float(v) for l, v in zip(self.labels, p)})
@@ -57,13 +65,18 @@ class Recognizer:
         return self.classify([self.features(wav, sr)])[0]
 
 
-def batch_normalise(features: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
-    """Standardise a group of clips by its own statistics, then map them onto the training ones."""
+def standardise(features: list[np.ndarray]) -> list[np.ndarray]:
+    """A group of clips (one speaker or setting) standardised by the group's own mean and std."""
     if len(features) < 2:
         raise UserError("batch normalisation needs at least 2 clips from the same speaker or setting")
     stacked = np.concatenate([np.atleast_2d(f) for f in features])
-    own_mean, own_std = stacked.mean(0), stacked.std(0) + 1e-8
-    return [((f - own_mean) / own_std * std + mean).astype(np.float32) for f in features]
+    mean, std = stacked.mean(0), stacked.std(0) + 1e-8
+    return [((f - mean) / std).astype(np.float32) for f in features]
+
+
+def batch_normalise(features: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
+    """Standardise a group of clips by its own statistics, then map them onto the training ones."""
+    return [(f * std + mean).astype(np.float32) for f in standardise(features)]
 
 
 def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) -> Recognizer:
