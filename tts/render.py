@@ -114,13 +114,12 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
         return wav                                         # too short to carry prosody
     if not change_rate:
         p = Prosody(**{**asdict(p), "rate": 1.0})
-    out = wav
     if p == Prosody():
         return wav
-    hnr = _mean_hnr(wav, sr)
+    out = wav
     if abs(p.pitch) > 1e-3 or abs(p.range - 1) > 1e-3 or abs(p.rate - 1) > 1e-3:
         out = _psola(out, sr, p)
-    out = _voice_quality(out, sr, p, hnr + p.hnr)
+    out = _voice_quality(out, sr, p, _mean_hnr(wav, sr) + p.hnr)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
 
