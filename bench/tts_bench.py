@@ -94,14 +94,16 @@ def score_ser(clips, per_file: str, per_voice: str) -> str | None:
         single, grouped = load_recognizer(per_file), load_recognizer(per_voice)
     except (ImportError, UserError) as e:
         return str(e)
-    for c, p in zip(clips, single.classify([single.features(c["wav"], c["sr"]) for c in clips])):
+    feats = [single.features(c["wav"], c["sr"]) for c in clips]
+    for c, p in zip(clips, single.classify(feats)):
         c["per_file"] = p.label
+    if grouped.meta["features"] != single.meta["features"]:
+        feats = [grouped.features(c["wav"], c["sr"]) for c in clips]
     by_voice = defaultdict(list)
     for i, c in enumerate(clips):
         by_voice[c["voice"]].append(i)
     for idx in by_voice.values():
-        feats = [grouped.features(clips[i]["wav"], clips[i]["sr"]) for i in idx]
-        for i, p in zip(idx, grouped.classify(feats, normalise=True)):
+        for i, p in zip(idx, grouped.classify([feats[i] for i in idx], normalise=True)):
             clips[i]["per_voice"] = p.label
     return None
 
