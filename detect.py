@@ -4,14 +4,15 @@
     python detect.py samples/sample.wav HAPPY youngwoman
 """
 import argparse
-from pathlib import Path
+
+from core.cli import ArgumentParser, path_arg
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description="Recognise the emotion in a recording, transcribe it, and speak the words again "
                     "with another emotion and voice. Writes output/N.wav and output/N.json.")
-    parser.add_argument("audio", metavar="AUDIO",
+    parser.add_argument("audio", metavar="AUDIO", type=path_arg,
                         help="a recording, a folder of recordings, or a manifest CSV with a 'path' column")
     parser.add_argument("emotion", metavar="EMOTION",
                         help="target emotion: neutral calm happy sad angry fearful disgust surprised, "
@@ -23,8 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="change the emotion of the recording itself (same voice and words); "
                              "SPEAKER is then ignored")
     parser.add_argument("--intensity", help="normal, strong, or 0..1 (default from the config)")
-    parser.add_argument("--output-dir", type=Path, default=Path("output"), help="where N.wav and N.json go (default: output)")
-    parser.add_argument("--config", default="configs/detect.yaml",
+    parser.add_argument("--output-dir", type=path_arg, default="output", help="where N.wav and N.json go (default: output)")
+    parser.add_argument("--config", default="configs/detect.yaml", type=path_arg,
                         help="which model each stage uses (default: configs/detect.yaml)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set asr.model=tiny.en (repeatable)")

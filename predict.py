@@ -11,12 +11,12 @@ import json
 import logging
 import sys
 
-from core.cli import add_config_options, run
+from core.cli import ArgumentParser, add_config_options, path_arg, run
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("audio", nargs="+", help="audio files or folders")
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("audio", nargs="+", type=path_arg, help="audio files or folders")
     add_config_options(parser, "configs/example.yaml", what="experiment YAML or checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print a JSON list with all probabilities")
     parser.add_argument("--normalise", choices=["none", "batch"], default="none",
@@ -29,12 +29,12 @@ def main(argv=None):
     from ser.features import SR
     from ser.recognizer import load_recognizer
     rec = load_recognizer(args.config, args.set)
-    files = []
+    files, skipped = [], []
     for arg in args.audio:
         try:
             files += list_audio([arg])
         except UserError as e:
-            print(f"warning: skipped: {e}", file=sys.stderr)
+            skipped.append(str(e))
     paths, features = [], []
     for path in files:
         try:
@@ -42,9 +42,12 @@ def main(argv=None):
             features.append(rec.features(wav, SR, str(path)))
             paths.append(path)
         except UserError as e:
-            print(f"warning: skipped: {e}", file=sys.stderr)
-    if not paths:
-        raise UserError("none of the given files could be classified")
+            skipped.append(str(e))
+    for reason in skipped[0 if paths else 1:]:
+        print(f"warning: skipped: {reason}", file=sys.stderr)
+    if not paths:       # the error line names the (first) reason
+        raise UserError(skipped[0] if len(skipped) == 1 else
+                        f"none of the {len(skipped)} inputs could be classified; the first: {skipped[0]}")
     predictions = rec.classify(features, normalise=args.normalise == "batch")
     if args.json:
         print(json.dumps([{"path": str(p), "label": q.label, "probabilities": q.probabilities}

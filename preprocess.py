@@ -6,11 +6,11 @@
 import argparse
 import logging
 
-from core.cli import add_config_options, run
+from core.cli import ArgumentParser, add_config_options, run
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_options(parser, what="experiment YAML", example="train.workers=1")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")

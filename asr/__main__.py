@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.audio import list_audio
+from core.cli import ArgumentParser, path_arg
 from core.config import apply_override, from_dict, load_config
 
 
@@ -26,15 +27,15 @@ class ASRConfig:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from asr import BACKENDS
-    parser = argparse.ArgumentParser(prog="python -m asr", description=__doc__.split("\n\n")[0].split(": ", 1)[0],
+    parser = ArgumentParser(prog="python -m asr", description=__doc__.split("\n\n")[0].split(": ", 1)[0],
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("audio", nargs="+", help="audio files or folders")
+    parser.add_argument("audio", nargs="+", type=path_arg, help="audio files or folders")
     parser.add_argument("--backend", help=f"one of: {', '.join(BACKENDS.names())} (default whisper)")
     parser.add_argument("--model", help="Whisper: base (default), tiny.en, a faster-whisper folder, "
                                         "or a model in your Hugging Face cache")
     parser.add_argument("--language", help="language code such as en (default), or auto to detect")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of text lines")
-    parser.add_argument("--config", help="YAML with backend, model, language, options")
+    parser.add_argument("--config", type=path_arg, help="YAML with backend, model, language, options")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     return parser.parse_args(argv)
 

@@ -1,7 +1,8 @@
 """The schema of configs/detect.yaml: which model each stage of detect.py uses."""
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from core.config import ExistingPath
+from core.config import ExistingPath, Range
 
 
 @dataclass
@@ -26,7 +27,7 @@ class TtsConfig:
 @dataclass
 class CheckConfig:
     enabled: bool = True            # run SER and ASR on every output
-    max_wer: float = 0.2            # warn above this word error rate
+    max_wer: Annotated[float, Range(0)] = 0.2            # warn above this word error rate
 
 
 @dataclass
@@ -35,5 +36,5 @@ class DetectConfig:
     asr: AsrConfig = field(default_factory=AsrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
-    min_duration_s: float = 0.3     # shorter inputs are refused
-    window_s: float = 30.0          # longer inputs: SER and keep-voice work in windows cut at pauses
+    min_duration_s: Annotated[float, Range(0, 60)] = 0.3     # shorter inputs are refused
+    window_s: Annotated[float, Range(1, 600)] = 30.0          # longer inputs: SER and keep-voice work in windows cut at pauses

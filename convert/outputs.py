@@ -1,36 +1,30 @@
 """Numbered outputs: `N.wav` + `N.json`, reserved atomically and published together.
 
 A run reserves the next number by creating the folder `.N.partial` (``os.mkdir`` is atomic,
-so concurrent runs never get the same N), writes both files inside it, then hard-links them
-into place (never overwriting) and removes the reservation. An error, Ctrl-C or SIGTERM
-leaves nothing behind; a reservation left by a killed process is cleared by the next run.
+so concurrent runs never get the same N), writes both files inside it (the audio streamed
+chunk by chunk), then hard-links them into place (never overwriting) and removes the
+reservation. An error, a full disk, Ctrl-C or SIGTERM leaves nothing behind, not even the
+folders the run created; a reservation left by a killed process is cleared by the next run.
 """
 import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
-from core.audio import save_audio
-from core.errors import UserError
+from core.audio import check_writable, save_audio, write_error
+
+__all__ = ["OutputSlot", "check_writable"]
 
 _NUMBERED = re.compile(r"^\.?(\d+)(\.wav|\.json|\.partial)$")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
-
-
-def check_writable(folder: Path) -> None:
-    """Fail early, before any model loads, when `folder` cannot hold outputs."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"output folder {folder} cannot be written ({e.strerror}); "
-                        f"choose another with --output-dir") from None
+WHERE = "another --output-dir"
+ORPHAN_S = 60.0         # a reservation without a pid this old was left by a killed run
 
 
 class OutputSlot:
@@ -41,7 +35,20 @@ class OutputSlot:
 
     def __enter__(self) -> "OutputSlot":
         check_writable(self.folder)
-        _clear_abandoned(self.folder)
+        self.created = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _clear_abandoned(self.folder)
+            self._reserve()
+        except OSError as e:
+            self._remove_created()
+            raise write_error(self.folder, e, WHERE) from None
+        except BaseException:
+            self._remove_created()
+            raise
+        return self
+
+    def _reserve(self) -> None:
         number = 1 + max(_numbers(self.folder), default=0)
         while True:
             self.partial = self.folder / f".{number}.partial"
@@ -55,31 +62,52 @@ class OutputSlot:
                 number += 1
                 continue
             break
-        (self.partial / "pid").write_text(str(os.getpid()))
+        try:
+            (self.partial / "pid").write_text(str(os.getpid()))
+        except BaseException:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            raise
         self.number = number
         self.wav_path = self.folder / f"{number}.wav"
         self.json_path = self.folder / f"{number}.json"
-        return self
 
-    def publish(self, wav: np.ndarray, sr: int, report: dict) -> None:
-        """Write both files inside the reservation, then link them into place together."""
-        save_audio(self.partial / self.wav_path.name, wav, sr)
-        (self.partial / self.json_path.name).write_text(
-            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for path in (self.wav_path, self.json_path):      # temporary files are private (0600)
-            os.chmod(self.partial / path.name, 0o666 & ~_UMASK)
+    def save_audio(self, audio: np.ndarray | Iterable[np.ndarray], sr: int) -> Path:
+        """Write the audio (an array or chunks, streamed) inside the reservation; returns that file."""
+        return save_audio(self.partial / self.wav_path.name, audio, sr, where=WHERE)
+
+    def publish(self, report: dict) -> None:
+        """Write the report beside the saved audio, then link both into place together."""
+        try:
+            (self.partial / self.json_path.name).write_text(
+                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            for path in (self.wav_path, self.json_path):      # temporary files are private (0600)
+                os.chmod(self.partial / path.name, 0o666 & ~_UMASK)
+        except OSError as e:
+            raise write_error(self.json_path, e, WHERE) from None
         published = []
         try:
             for path in (self.wav_path, self.json_path):
                 os.link(self.partial / path.name, path)
                 published.append(path)
-        except BaseException:
-            for path in published:
-                path.unlink(missing_ok=True)
+        except BaseException as e:
+            for done in published:
+                done.unlink(missing_ok=True)
+            if isinstance(e, OSError):
+                raise write_error(path, e, WHERE) from None
             raise
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         shutil.rmtree(self.partial, ignore_errors=True)
+        if exc_type is not None:
+            self._remove_created()
+
+    def _remove_created(self) -> None:
+        """Remove the folders this run created, deepest first, if they are still empty."""
+        for folder in self.created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def _numbers(folder: Path) -> list[int]:
@@ -92,9 +120,16 @@ def _clear_abandoned(folder: Path) -> None:
         try:
             pid = int((partial / "pid").read_text())
         except (OSError, ValueError):
-            continue                    # being created right now, or not ours
-        if not _alive(pid):
+            pid = None      # being created right now, unless it has been like this for a while
+        if (pid is None and _age(partial) > ORPHAN_S) or (pid is not None and not _alive(pid)):
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _alive(pid: int) -> bool:

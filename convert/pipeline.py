@@ -1,19 +1,23 @@
 """One conversion: recognise the emotion, transcribe, speak the words again (or re-render the
 input with `keep_voice`), check the result with the same models, publish `N.wav` + `N.json`.
 
-The stages are the project's own: `ser.load_recognizer`, `asr.load_asr`, `tts.synthesize` /
-`tts.render_emotion`. Each model loads once per `Converter`, on first use.
+The stages are the project's own: `ser.load_recognizer`, `asr.load_asr`, `tts.synthesize_stream`
+/ `tts.render_emotion`. Each model loads once per `Converter`, on first use. The output is
+made and written sentence by sentence (or window by window) and checked window by window, so
+memory does not grow with the length of the speech.
 """
 import csv
+import io
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from core.audio import list_audio, load_audio, resample
+from core.config import MAX_MANIFEST_BYTES, read_text
 from core.errors import AudioError, UserError
 from core.labels import EMOTIONS, normalise_emotion
 from convert.config import DetectConfig
@@ -50,7 +54,16 @@ class Request:
         self.speaker = self.speaker.strip().lower()
         if self.text is not None and not self.text.strip():
             raise UserError("--text is empty; give the words to speak, or leave --text out to use ASR")
+        if self.text is not None and self.keep_voice:
+            raise UserError("--keep-voice keeps the recording's own words, so --text cannot be spoken; "
+                            "leave out one of them")
         parse_intensity(self.intensity)     # raises a UserError naming the valid forms
+
+    def check_engine(self, engine: str | None) -> None:
+        """A UserError now, before any model loads, when the voice has no speaker for `engine`."""
+        if not self.keep_voice:
+            from tts import resolve_engine
+            resolve_engine(self.speaker, engine)
 
 
 class Converter:
@@ -81,9 +94,10 @@ class Converter:
         self.load(asr=request.text is None or request.check)
         clock.lap("load_models")
 
-        detected = self.detect_emotion(wav16)
+        detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.window_s))
         clock.lap("ser")
-        transcript = None if request.text is not None else self.transcribe(wav16, optional=request.keep_voice)
+        del wav16
+        transcript = None if request.text is not None else self.transcribe(path, optional=request.keep_voice)
         clock.lap("asr")
 
         words = request.text if request.text is not None else (transcript.text if transcript else "")
@@ -96,15 +110,22 @@ class Converter:
             target = detected.label
         else:
             target = request.emotion
+        chunks, out_sr = self.render(wav, sr, words, target, request)
         self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
-        out, out_sr = self.render(wav, sr, words, target, request)
-        clock.lap("tts")
+        with OutputSlot(folder) as slot:
+            out_path = slot.save_audio(chunks, out_sr)
+            clock.lap("tts")
+            check = self.self_check(out_path, target, words) if request.check else None
+            clock.lap("check")
+            report = self.report(path, wav, sr, detected, transcript, words, target, request, check)
+            report["output"] = str(slot.wav_path)
+            report["timings_s"] = clock.finish()
+            slot.publish(report)
+        return report
 
-        check = self.self_check(out, out_sr, target, words) if request.check else None
-        clock.lap("check")
-
+    def report(self, path, wav, sr, detected, transcript, words, target, request, check) -> dict:
         cfg = self.config
-        report = {
+        return {
             "input": {"path": str(path), "duration_s": round(len(wav) / sr, 3), "sample_rate": sr},
             "detected_emotion": None if detected is None else {
                 "label": detected.label, "probabilities": _rounded(detected.probabilities)},
@@ -125,18 +146,13 @@ class Converter:
             "check": check,
             "notes": _notes(request, detected),
         }
-        with OutputSlot(folder) as slot:
-            report["output"] = str(slot.wav_path)
-            report["timings_s"] = clock.finish()
-            slot.publish(out, out_sr, report)
-        return report
 
-    def detect_emotion(self, wav16: np.ndarray):
-        """SER over the whole input, in windows cut at pauses; silent windows are skipped and
-        the probabilities weighted by window length. None when no window holds speech."""
+    def detect_emotion(self, windows: Iterable[np.ndarray]):
+        """SER over 16 kHz windows (see `_windows`); silent windows are skipped and the
+        probabilities weighted by window length. None when no window holds speech."""
         from ser import Prediction
         total: dict[str, float] = {}
-        for piece in _windows(wav16, ASR_SR, self.config.window_s):
+        for piece in windows:
             try:
                 prediction = self.recognizer.predict(piece, ASR_SR)
             except AudioError:
@@ -149,35 +165,36 @@ class Converter:
         probabilities = {label: p / norm for label, p in total.items()}
         return Prediction(max(probabilities, key=probabilities.get), probabilities)
 
-    def transcribe(self, wav16: np.ndarray, optional: bool = False):
-        """ASR; '' for no speech. With keep-voice the output does not need it, so a failure is noted."""
+    def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
+        """ASR (a file is streamed in blocks); '' for no speech. With keep-voice the output does not
+        need it, so a failure is noted."""
         from asr import NoSpeechWarning
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NoSpeechWarning)    # an empty text says it already
-                return self.asr.transcribe(wav16)
+                return self.asr.transcribe(audio)
         except UserError as e:
             if not optional:
                 raise
             self.say(f"note: no transcript ({e})")
             return None
 
-    def render(self, wav, sr, words, target, request) -> tuple[np.ndarray, int]:
+    def render(self, wav, sr, words, target, request) -> tuple[Iterator[np.ndarray], int]:
+        """The output as chunks made on demand (windows of the input, or sentences) and its rate."""
         if request.keep_voice:
             from tts import render_emotion
-            parts = [render_emotion(w, sr, target, request.intensity)
-                     for w in _windows(wav, sr, self.config.window_s)]
-            return np.concatenate(parts).astype(np.float32), sr
-        from tts import synthesize
-        return synthesize(words, target, request.speaker, request.intensity, engine=self.config.tts.engine)
+            return (render_emotion(w, sr, target, request.intensity)
+                    for w in _windows(wav, sr, self.config.window_s)), sr
+        from tts import synthesize_stream
+        return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine)
 
-    def self_check(self, out, out_sr, target, words) -> dict:
-        """Run SER and ASR on the output: is `target` recognised, how many words survived."""
+    def self_check(self, out_path: Path, target, words) -> dict:
+        """Run SER and ASR on the written output, window by window: is `target` recognised, how
+        many words survived."""
         from asr.evaluate import wer
         self.say("checking the output…")
-        out16 = resample(out, out_sr, ASR_SR)
-        predicted = self.detect_emotion(out16)
-        heard = self.transcribe(out16).text
+        predicted = self.detect_emotion(_file_windows(out_path, self.config.window_s))
+        heard = self.transcribe(out_path).text
         error = round(wer(words, heard), 3) if words.strip() else None
         problems = []
         if predicted is None:
@@ -199,8 +216,7 @@ def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
     if audio.is_dir():
         return list_audio([audio]), True
     if audio.suffix.lower() == ".csv" and audio.is_file():
-        with audio.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(io.StringIO(read_text(audio, "manifest", MAX_MANIFEST_BYTES), newline="")))
         if not rows or "path" not in rows[0]:
             raise UserError(f"{audio}: a manifest needs a 'path' column and at least one row")
         return [audio.parent / row["path"] for row in rows], True
@@ -237,6 +253,24 @@ def _windows(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
         start = cut
     pieces.append(wav[start:])
     return pieces
+
+
+def _file_windows(path: Path, max_s: float) -> Iterator[np.ndarray]:
+    """`_windows` of the audio file at `path` at 16 kHz, read and resampled block by block."""
+    import soundfile as sf
+    import soxr
+    with sf.SoundFile(path) as f:
+        stream = soxr.ResampleStream(f.samplerate, ASR_SR, 1, dtype="float32", quality="HQ")
+        held = np.zeros(0, np.float32)
+        while True:
+            block = f.read(int(10 * max_s * f.samplerate), dtype="float32")
+            last = f.tell() >= f.frames
+            pieces = _windows(np.concatenate([held, stream.resample_chunk(block, last=last)]), ASR_SR, max_s)
+            if last:
+                yield from pieces
+                return
+            held = pieces.pop()     # may run on into the next block
+            yield from pieces
 
 
 def _voice(name: str, engine: str | None) -> dict:

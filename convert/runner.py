@@ -23,6 +23,7 @@ def detect(args: Namespace) -> int:
     request = Request(emotion=args.emotion, speaker=args.speaker, text=args.text, keep_voice=args.keep_voice,
                       intensity=config.tts.intensity if args.intensity is None else args.intensity,
                       check=config.check.enabled)
+    request.check_engine(config.tts.engine)
     check_writable(args.output_dir)
     files, batch = expand_inputs(args.audio)
     say = (lambda message: None) if args.quiet else _stderr     # progress goes to stderr
@@ -90,8 +91,9 @@ def _summary(report: dict) -> str:
     check = report["check"]
     if check:
         wer = "n/a" if check["wer"] is None else f"{check['wer']:.0%}"
-        lines.append(f"self-check: heard as {check['predicted_label']} "
-                     f"({report['target_emotion']} {check['target_probability']:.0%}), WER {wer}")
+        heard = ("no speech in the output" if check["predicted_label"] is None else
+                 f"heard as {check['predicted_label']} ({report['target_emotion']} {check['target_probability']:.0%})")
+        lines.append(f"self-check: {heard}, WER {wer}")
     lines += [f"note: {note}" for note in report["notes"]]
     lines.append(f"output: {report['output']} (report: {report['output'][:-4]}.json)")
     return "\n".join(lines)

@@ -1,14 +1,21 @@
-"""Shared foundation of the toolkit: audio I/O, configs, labels, registries, errors."""
-from core.errors import UserError, AudioError, ConfigError
-from core.audio import load_audio, save_audio, list_audio, AUDIO_EXTENSIONS
-from core.config import load_config, config_to_dict
-from core.labels import EMOTIONS, normalise_emotion
-from core.registry import Registry
+"""Shared foundation of the toolkit: audio I/O, configs, labels, registries, errors.
 
-__all__ = [
-    "UserError", "AudioError", "ConfigError",
-    "load_audio", "save_audio", "list_audio", "AUDIO_EXTENSIONS",
-    "load_config", "config_to_dict",
-    "EMOTIONS", "normalise_emotion",
-    "Registry",
-]
+The names below load on first use, so `core.cli` (argument parsing) stays light for `--help`.
+"""
+import importlib
+
+_WHERE = {
+    "UserError": "core.errors", "AudioError": "core.errors", "ConfigError": "core.errors",
+    "load_audio": "core.audio", "save_audio": "core.audio", "list_audio": "core.audio",
+    "AUDIO_EXTENSIONS": "core.audio",
+    "load_config": "core.config", "config_to_dict": "core.config",
+    "EMOTIONS": "core.labels", "normalise_emotion": "core.labels",
+    "Registry": "core.registry",
+}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'core' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

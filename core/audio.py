@@ -2,24 +2,31 @@
 
 Every stage calls `load_audio` (any rate, channel count or bit depth; WAV, FLAC, OGG/Opus,
 MP3 through libsndfile, other containers such as M4A through FFmpeg/PyAV) and `save_audio`,
-which publishes a file atomically and never overwrites an existing one.
+which publishes a file atomically (streamed chunk by chunk if given chunks) and never
+overwrites an existing one. A failing disk (full, read-only, gone) is a one-line UserError.
 """
+import errno
 import os
+import shutil
 import struct
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import soundfile as sf
 
-from core.errors import AudioError
+from core.errors import AudioError, UserError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
+WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+                 ".mp3": ("MP3", "MPEG_LAYER_III")}     # what save_audio writes, by extension
 
 
 def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True,
                min_duration: float = 0.0) -> tuple[np.ndarray, int]:
-    """Read `path` as float32 in [-1, 1]; mono (channels averaged) unless `mono=False`.
+    """Read `path` as float32 in [-1, 1] (float files above 1 are scaled down); mono unless
+    `mono=False`: channels averaged, or the loudest channel if they cancel (anti-phase).
 
     `sr` resamples (soxr, high quality) to that rate; None keeps the file's rate.
     Raises AudioError naming the file and the problem for missing, empty, truncated or
@@ -44,8 +51,11 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
         raise AudioError(f"{path}: contains no audio samples; record or export it again")
     if not np.all(np.isfinite(wav)):
         raise AudioError(f"{path}: contains NaN or infinite samples; export it again")
+    peak = max(float(wav.max()), -float(wav.min()))
+    if peak > 1.0:
+        wav /= peak
     if mono:
-        wav = wav.mean(axis=1)
+        wav = _mix(wav)
     if sr is not None and sr != file_sr:
         wav = resample(wav, file_sr, sr)
         file_sr = sr
@@ -53,6 +63,17 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
     if duration < min_duration:
         raise AudioError(f"{path}: only {duration:.2f} s long; need at least {min_duration:g} s of speech")
     return np.ascontiguousarray(wav, dtype=np.float32), file_sr
+
+
+def _mix(wav: np.ndarray) -> np.ndarray:
+    """Channels averaged; when that cancels most of the power (channels in anti-phase), the loudest one."""
+    if wav.shape[1] == 1:
+        return wav[:, 0]
+    mix = wav.mean(axis=1)
+    power = [float(np.dot(channel, channel)) for channel in wav.T]
+    if float(np.dot(mix, mix)) < 0.01 * np.mean(power):
+        return wav[:, int(np.argmax(power))]
+    return mix
 
 
 def resample(wav: np.ndarray, from_sr: int, to_sr: int) -> np.ndarray:
@@ -110,34 +131,93 @@ def _reason(error: Exception) -> str:
     return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
 
 
-def save_audio(path: str | os.PathLike, wav: np.ndarray, sr: int, overwrite: bool = False) -> Path:
-    """Write 16-bit PCM WAV via a temporary file in the same folder, then publish it.
+def save_audio(path: str | os.PathLike, wav: np.ndarray | Iterable[np.ndarray], sr: int,
+               overwrite: bool = False, where: str = "another output path") -> Path:
+    """Write mono audio in the format `path`'s extension names (WAV and FLAC 16-bit, OGG Vorbis,
+    MP3) via a temporary file in the same folder, then publish it.
 
+    `wav` is an array or an iterable of chunks, written as they come (memory stays bounded).
     Without `overwrite`, an existing file is never replaced (FileExistsError); with it the
-    replacement is atomic. An interrupted write leaves nothing behind.
+    replacement is atomic. An interrupted or failed write leaves nothing behind; `where` is
+    the fix a disk error names ("choose another ...").
     """
     path = Path(path)
-    wav = np.asarray(wav, dtype=np.float32)
-    if wav.size == 0 or not np.all(np.isfinite(wav)):
-        raise AudioError(f"{path}: refusing to write empty or non-finite audio")
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        sf.write(tmp, np.clip(wav, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
+    fmt, subtype = output_format(path)
+    with atomic_path(path, overwrite=overwrite, where=where) as tmp:
+        frames = 0
+        with sf.SoundFile(tmp, "w", sr, 1, subtype, format=fmt) as f:
+            for chunk in [wav] if isinstance(wav, np.ndarray) else wav:
+                chunk = np.asarray(chunk, dtype=np.float32)
+                if not np.all(np.isfinite(chunk)):
+                    raise AudioError(f"{path}: refusing to write non-finite audio")
+                f.write(np.clip(chunk, -1.0, 1.0))
+                frames += len(chunk)
+        if frames == 0:
+            raise AudioError(f"{path}: refusing to write empty audio")
     return path
+
+
+def output_format(path: Path) -> tuple[str, str]:
+    """(libsndfile format, subtype) for `path`'s extension; AudioError for one save_audio cannot write."""
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise AudioError(f"{path}: cannot write '{path.suffix or 'no extension'}' files; "
+                         f"name it {' or '.join(WRITE_FORMATS)}")
+    return WRITE_FORMATS[path.suffix.lower()]
+
+
+def check_writable(folder: str | os.PathLike, where: str = "--output-dir") -> None:
+    """Fail early, before any model loads, when `folder` cannot hold outputs; creates nothing."""
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is in the way")
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"output folder {folder} cannot be written ({_strerror(e)}); "
+                        f"choose another with {where}") from None
+
+
+def write_error(path: Path, error: Exception, where: str) -> UserError:
+    """The one-line error for a write that failed on the disk: what, why, and the fix."""
+    full = getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
+        isinstance(error, sf.LibsndfileError) and _free_bytes(path) < 1 << 20)
+    if full:
+        return UserError(f"cannot write {path}: no space left on device; free space or choose {where}")
+    return UserError(f"cannot write {path}: {_strerror(error)}; choose {where}")
+
+
+def _strerror(error: Exception) -> str:
+    text = getattr(error, "strerror", None) or getattr(error, "error_string", None) or str(error)
+    return text[0].lower() + text[1:] if text else type(error).__name__
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        return shutil.disk_usage(next(p for p in (path, *path.parents) if p.exists())).free
+    except (OSError, StopIteration):
+        return 0
 
 
 class atomic_path:
     """Context manager yielding a temporary path next to `path`; on success it becomes `path`.
 
     The publish step uses a hard link (fails if `path` exists) unless `overwrite` is set,
-    so concurrent writers never clobber each other's files.
+    so concurrent writers never clobber each other's files. A disk error (full, read-only)
+    in the block or while publishing becomes a one-line UserError whose fix names `where`.
     """
 
-    def __init__(self, path: Path, overwrite: bool = False):
-        self.path, self.overwrite = Path(path), overwrite
+    def __init__(self, path: Path, overwrite: bool = False, where: str = "another output path"):
+        self.path, self.overwrite, self.where = Path(path), overwrite, where
 
     def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        except OSError as e:
+            raise write_error(self.path, e, self.where) from None
         os.close(fd)
         self.tmp = Path(name)
         return self.tmp
@@ -149,8 +229,14 @@ class atomic_path:
                     os.replace(self.tmp, self.path)
                 else:
                     os.link(self.tmp, self.path)
+        except OSError as e:
+            if isinstance(e, FileExistsError):
+                raise
+            raise write_error(self.path, e, self.where) from None
         finally:
             self.tmp.unlink(missing_ok=True)
+        if isinstance(exc, (OSError, sf.LibsndfileError)) and not isinstance(exc, FileExistsError):
+            raise write_error(self.path, exc, self.where) from None
 
 
 def list_audio(paths: list[str | os.PathLike]) -> list[Path]:

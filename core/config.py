@@ -2,15 +2,18 @@
 
 A config is a tree of dataclasses (the schema). `load_config` reads YAML with `safe_load`,
 applies `--set key.sub=value` overrides, and checks every key: an unknown key, a wrong type,
-a missing required key or a missing file is a one-line ConfigError naming the file and key.
-Relative paths are resolved against the current folder, then against the repository root.
+a missing required key, a number out of its `Range` or a missing file is a one-line ConfigError
+naming the file and key. Files are read as bytes first (`read_text`): too large, or not UTF-8,
+is an error too. Relative paths are resolved against the current folder, then against the
+repository root.
 """
 import dataclasses
 import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -18,6 +21,25 @@ from core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
+MAX_CONFIG_BYTES = 1 << 20          # a config is a page of YAML; anything larger is a mistake
+MAX_MANIFEST_BYTES = 64 << 20       # a manifest of a million clips
+
+
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of a number field: `Annotated[float, Range(0, 1)]`; `low_open` excludes `low`."""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def __str__(self) -> str:
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = "" if self.high is None else f"<= {self.high:g}"
+        return " and ".join(filter(None, (low, high)))
+
+    def contains(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        return above and (self.high is None or value <= self.high)
 
 
 class ExistingPath(type(Path())):
@@ -37,8 +59,9 @@ def load_config(path: str | os.PathLike, schema: type[T], overrides: list[str] |
     path = resolve_path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found; see configs/ for examples")
+    text = read_text(path, "config", MAX_CONFIG_BYTES)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -50,6 +73,27 @@ def load_config(path: str | os.PathLike, schema: type[T], overrides: list[str] |
     for item in overrides:
         apply_override(data, item, path)
     return from_dict(schema, data, str(path))
+
+
+def read_text(path: str | os.PathLike, what: str, max_bytes: int) -> str:
+    """The text of a UTF-8 file (a BOM and CRLF line ends are fine); ConfigError when it is larger
+    than `max_bytes`, unreadable or not UTF-8 text (binary, UTF-16, Latin-1, an audio file)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the {what} ({e.strerror})") from None
+    if len(data) > max_bytes:
+        raise ConfigError(f"{path}: {what} is larger than {max_bytes >> 10} KiB; is this the right file?")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte {data[e.start]:#04x} at offset "
+                          f"{e.start}); save it as UTF-8") from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: {what} is a binary file, not text; is this the right file?")
+    return text.replace("\r\n", "\n")
 
 
 def apply_override(data: dict, item: str, source: Path | str = "--set") -> None:
@@ -76,7 +120,7 @@ def from_dict(schema: type[T], data: Any, source: str, prefix: str = "") -> T:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: key '{prefix.rstrip('.') or '<top>'}' must be a mapping")
     fields = {f.name: f for f in dataclasses.fields(schema)}
-    hints = get_type_hints(schema)
+    hints = get_type_hints(schema, include_extras=True)
     unknown = [k for k in data if k not in fields]
     if unknown:
         raise ConfigError(f"{source}: unknown key '{prefix}{unknown[0]}'; valid keys here: "
@@ -93,6 +137,12 @@ def from_dict(schema: type[T], data: Any, source: str, prefix: str = "") -> T:
 
 def _check(tp: Any, value: Any, source: str, key: str) -> Any:
     origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        value = _check(args[0], value, source, key)
+        for allowed in tp.__metadata__:
+            if isinstance(allowed, Range) and not allowed.contains(value):
+                raise ConfigError(f"{source}: key '{key}' is {value!r}; allowed: {allowed}")
+        return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value if value is not None else {}, source, key + ".")
     if origin in (typing.Union, types.UnionType):

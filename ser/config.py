@@ -6,9 +6,9 @@ key, and any key can be overridden with `--set section.key=value`. Feature-set a
 """
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from core.config import load_config, resolve_path
+from core.config import Range, load_config, resolve_path
 from core.errors import ConfigError
 
 
@@ -35,16 +35,16 @@ class Model:
 
 @dataclass
 class Train:
-    epochs: int = 30                            # Keras models only
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    workers: int = 2                            # feature-extraction processes
+    epochs: Annotated[int, Range(1)] = 30                            # Keras models only
+    batch_size: Annotated[int, Range(1)] = 32
+    learning_rate: Annotated[float, Range(0, 1, low_open=True)] = 1e-3
+    workers: Annotated[int, Range(1, 64)] = 2                            # feature-extraction processes
 
 
 @dataclass
 class Eval:
     scheme: Literal["group_kfold", "holdout", "random"] = "group_kfold"   # by speaker unless 'random'
-    folds: int = 6
+    folds: Annotated[int, Range(2)] = 6
     test_speakers: list[str] = field(default_factory=list)    # for 'holdout'
 
 
@@ -61,7 +61,7 @@ class Experiment:
     data: Data
     features: list[FeatureSpec]
     model: Model
-    seed: int = 0
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 0
     train: Train = field(default_factory=Train)
     eval: Eval = field(default_factory=Eval)
     output: Output = field(default_factory=Output)
@@ -69,8 +69,10 @@ class Experiment:
 
 def load_experiment(path, overrides=()) -> Experiment:
     """The validated experiment; data sources are checked only by `data_sources` (predict needs none)."""
+    from ser.models import build_model
     cfg = load_config(path, Experiment, overrides)
     cfg.source = str(resolve_path(path))
+    build_model(cfg.model, cfg.source)      # model params are checked now, before any feature is made
     return cfg
 
 

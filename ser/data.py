@@ -6,6 +6,7 @@ CREMA-D, TESS, SAVEE or EmoDB scheme, and combines several sources into one tabl
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from core.audio import AUDIO_EXTENSIONS
+from core.config import MAX_MANIFEST_BYTES, read_text
 from core.errors import UserError
 from core.labels import EMOTIONS, normalise_emotion
 
@@ -86,9 +88,10 @@ def parse_filename(path: str | os.PathLike) -> dict | None:
 
 def _read_manifest(path: Path) -> pd.DataFrame:
     import pandas as pd
+    text = read_text(path, "manifest", MAX_MANIFEST_BYTES)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise UserError(f"{path}: not a readable CSV manifest ({e})") from None
     missing = [c for c in ("path", "emotion") if c not in df.columns]
     if missing:

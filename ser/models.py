@@ -12,11 +12,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 
-from core.config import from_dict
+from core.config import Range, from_dict
 from core.errors import UserError
 from core.registry import Registry
 
@@ -127,8 +127,8 @@ class LogReg(SklearnModel):
     """Logistic regression on standardised features. Trained with scikit-learn, but saved as
     plain arrays (.npz, read with allow_pickle=False) and applied with numpy, so loading it
     runs no code and needs no scikit-learn import (seconds of start-up)."""
-    C: float = 0.1
-    max_iter: int = 2000
+    C: Annotated[float, Range(0, low_open=True)] = 0.1
+    max_iter: Annotated[int, Range(1)] = 2000
     class_weight: Literal["balanced"] | None = "balanced"
     filename: ClassVar[str] = "model.npz"
     ARRAYS: ClassVar[tuple[str, ...]] = ("mean", "scale", "coef", "intercept", "classes")
@@ -174,7 +174,7 @@ class LogReg(SklearnModel):
 @register("svm")
 class SVM(SklearnModel):
     """Support-vector machine (RBF kernel by default) with sigmoid-calibrated probabilities."""
-    C: float = 10.0
+    C: Annotated[float, Range(0, low_open=True)] = 10.0
     kernel: Literal["rbf", "linear", "poly"] = "rbf"
     gamma: Literal["scale", "auto"] | float = "scale"
     class_weight: Literal["balanced"] | None = "balanced"
@@ -189,9 +189,9 @@ class SVM(SklearnModel):
 @register("mlp")
 class MLP(SklearnModel):
     """Multi-layer perceptron with early stopping."""
-    hidden: list[int] = field(default_factory=lambda: [256])
-    alpha: float = 1e-2
-    max_iter: int = 500
+    hidden: list[Annotated[int, Range(1)]] = field(default_factory=lambda: [256])
+    alpha: Annotated[float, Range(0)] = 1e-2
+    max_iter: Annotated[int, Range(1)] = 500
 
     def estimator(self, seed):
         from sklearn.neural_network import MLPClassifier
@@ -206,7 +206,7 @@ class KerasModel(Classifier):
     """A Keras network on frame sequences, standardised per dimension and zero-padded (masked)."""
     input_kind = "frames"
     filename = "model.keras"
-    max_frames: int = 400
+    max_frames: Annotated[int, Range(1)] = 400
 
     def network(self, dims: int, n_classes: int):
         raise NotImplementedError
@@ -255,9 +255,9 @@ class KerasModel(Classifier):
 @register("cnn1d")
 class CNN1D(KerasModel):
     """Two 1-D convolution blocks over time, global average pooling, dropout, softmax."""
-    filters: list[int] = field(default_factory=lambda: [64, 128])
-    kernel_size: int = 5
-    dropout: float = 0.3
+    filters: list[Annotated[int, Range(1)]] = field(default_factory=lambda: [64, 128])
+    kernel_size: Annotated[int, Range(1)] = 5
+    dropout: Annotated[float, Range(0, 0.9)] = 0.3
 
     def network(self, dims, n_classes):
         k = keras()
@@ -275,9 +275,9 @@ class CNN1D(KerasModel):
 @register("lstm")
 class LSTM(KerasModel):
     """A (bidirectional) LSTM reading the real frames (padding masked), softmax on its last state."""
-    units: int = 64
+    units: Annotated[int, Range(1)] = 64
     bidirectional: bool = True
-    dropout: float = 0.3
+    dropout: Annotated[float, Range(0, 0.9)] = 0.3
 
     def network(self, dims, n_classes):
         k = keras()

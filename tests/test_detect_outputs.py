@@ -18,7 +18,8 @@ SR = 16000
 def _publish(folder, value):
     wav = np.full(SR // 10, value, dtype=np.float32)
     with OutputSlot(folder) as slot:
-        slot.publish(wav, SR, {"value": value, "output": str(slot.wav_path)})
+        slot.save_audio(wav, SR)
+        slot.publish({"value": value, "output": str(slot.wav_path)})
 
 
 def test_numbers_follow_the_highest_existing_output(tmp_path):

@@ -83,7 +83,9 @@ def test_predict_skips_bad_files_by_name(trained, ravdess_clip, tmp_path):
     assert all(sum(name in w for w in warnings) == 1 for name in bad)
     only_bad = cli("predict.py", "--config", str(ckpt), *(str(tmp_path / b) for b in bad))
     assert only_bad.returncode == 2 and "Traceback" not in only_bad.stderr
-    assert only_bad.stderr.strip().splitlines()[-1] == "error: none of the given files could be classified"
+    *others, last = only_bad.stderr.strip().splitlines()
+    assert last.startswith("error: none of the 5 inputs could be classified; the first: ")  # names the reason
+    assert "missing.wav: no such file" in last and len(others) == 4
 
 
 @pytest.mark.parametrize("args, message", [

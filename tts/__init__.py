@@ -6,7 +6,7 @@
 """
 from tts.engines import ENGINES
 from tts.render import parse_intensity, render_emotion
-from tts.speak import synthesize
+from tts.speak import resolve_engine, synthesize, synthesize_stream
 from tts.voices import VOICES, add_voices, voice_names
 
-__all__ = ["synthesize", "render_emotion", "VOICES", "ENGINES", "voice_names", "parse_intensity", "add_voices"]
+__all__ = ["synthesize", "synthesize_stream", "resolve_engine", "render_emotion", "VOICES", "ENGINES", "voice_names", "parse_intensity", "add_voices"]

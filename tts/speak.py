@@ -1,4 +1,7 @@
-"""Text + emotion + voice -> waveform: front end, engine, voice transforms, emotion rendering."""
+"""Text + emotion + voice -> waveform: front end, engine, voice transforms, emotion rendering,
+sentence by sentence."""
+from typing import Iterator
+
 import numpy as np
 
 from core.errors import UserError
@@ -19,30 +22,57 @@ def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
     `intensity`: see `parse_intensity`. `engine` overrides the voice's own engine with one
     listed under its `engines` (e.g. emotivoice).
     """
+    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine)
+    return np.concatenate(list(chunks)), sr
+
+
+def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwoman",
+                      intensity: str | float = "normal",
+                      engine: str | None = None) -> tuple[Iterator[np.ndarray], int]:
+    """`synthesize`, sentence by sentence: (an iterator of float32 chunks, sample rate).
+
+    Names and text are checked and the engine loaded at the call; each sentence is spoken,
+    fitted to the voice, levelled and rendered only when the iterator reaches it, so memory
+    does not grow with the text. The iterator raises a UserError at its end if no sentence
+    made a sound.
+    """
     emotion, spec, intensity = normalise_emotion(emotion), get_voice(voice), parse_intensity(intensity)
     sentences = prepare(text)
-    name, speaker, model = spec.engine, spec.speaker, spec.model
-    if engine and engine.lower() != spec.engine:
-        if engine.lower() not in spec.engines:
-            raise UserError(f"voice {voice!r} has no speaker for engine {engine!r}; it has: "
-                            f"{', '.join([spec.engine, *spec.engines])}")
-        name, speaker, model = engine.lower(), spec.engines[engine.lower()], None
+    name, speaker, model = resolve_engine(voice, engine)
     tts = load_engine(name, model)
     native = emotion in tts.native_emotions
     rate = spec.rate * (1.0 if native else profile(emotion, intensity).rate)
     pause = np.zeros(int(SENTENCE_PAUSE / rate * tts.sample_rate), np.float32)
-    parts = []
-    for sentence in sentences:
-        parts += [tts(sentence, speaker, rate, emotion), pause]
-    wav = np.concatenate(parts[:-1])
-    if not np.any(np.abs(wav) > 1e-4):
-        raise UserError(f"the {name} engine produced no sound for {text!r}; give words it can read")
-    if name == spec.engine:
-        wav = _fit_voice(wav, tts.sample_rate, spec.pitch, spec.formant)
-    wav = _level(wav)
-    if not native:
-        wav = render_emotion(wav, tts.sample_rate, emotion, intensity, change_rate=False)
-    return wav.astype(np.float32), tts.sample_rate
+
+    def chunks() -> Iterator[np.ndarray]:
+        sound = False
+        for i, sentence in enumerate(sentences):
+            if i:
+                yield pause
+            wav = tts(sentence, speaker, rate, emotion)
+            if np.any(np.abs(wav) > 1e-4):
+                sound = True
+                if name == spec.engine:
+                    wav = _fit_voice(wav, tts.sample_rate, spec.pitch, spec.formant)
+                wav = _level(wav)
+                if not native:
+                    wav = render_emotion(wav, tts.sample_rate, emotion, intensity, change_rate=False)
+            yield wav.astype(np.float32)
+        if not sound:
+            raise UserError(f"the {name} engine produced no sound for {text!r}; give words it can read")
+    return chunks(), tts.sample_rate
+
+
+def resolve_engine(voice: str, engine: str | None = None) -> tuple[str, str | int | None, str | None]:
+    """(engine name, speaker, model) that speak `voice`, `engine` overriding the voice's own;
+    a UserError when the voice has no speaker for that engine (checked before anything loads)."""
+    spec = get_voice(voice)
+    if not engine or engine.lower() == spec.engine:
+        return spec.engine, spec.speaker, spec.model
+    if engine.lower() not in spec.engines:
+        raise UserError(f"voice {voice!r} has no speaker for engine {engine!r}; it has: "
+                        f"{', '.join([spec.engine, *spec.engines])}")
+    return engine.lower(), spec.engines[engine.lower()], None
 
 
 def _fit_voice(wav: np.ndarray, sr: int, pitch: float, formant: float) -> np.ndarray:
