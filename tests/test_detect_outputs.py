@@ -1,9 +1,11 @@
 """Numbered outputs of detect.py: next free number, atomic publishing, concurrency, clean-up."""
+import errno
 import json
 import multiprocessing
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -92,3 +94,38 @@ def test_unwritable_output_folder_is_a_one_line_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(UserError, match="cannot be written.*--output-dir"):
         check_writable(blocker / "out")
+
+
+def test_a_failing_pid_write_leaves_no_reservation(tmp_path, monkeypatch):
+    """Issue 13: a full disk used to leave `.1.partial/pid` (0 bytes) that later runs skipped forever."""
+    real_write = type(tmp_path).write_text
+
+    def full(self, *args, **kwargs):
+        if self.name == "pid":
+            real_write(self, "")                    # the file is created, its content does not fit
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tmp_path), "write_text", full)
+    with pytest.raises(UserError, match="no space left on device; free space or choose another --output-dir"):
+        _publish(tmp_path / "out", 0.1)
+    assert list(tmp_path.iterdir()) == []          # neither the reservation nor the folder it made
+    monkeypatch.undo()
+    _publish(tmp_path / "out", 0.2)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.json", "1.wav"]
+
+
+def test_an_old_reservation_without_a_pid_is_cleared(tmp_path):
+    for n, age in ((1, 3600), (2, 0)):
+        (tmp_path / f".{n}.partial").mkdir()
+        os.utime(tmp_path / f".{n}.partial", (time.time() - age,) * 2)
+    _publish(tmp_path, 0.1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2.partial", "3.json", "3.wav"]  # 2: still being made
+
+
+def test_a_failed_run_removes_the_folders_it_created(tmp_path):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(RuntimeError):
+        with OutputSlot(tmp_path / "a" / "b" / "c"):
+            raise RuntimeError("synthesis failed")
+    assert [p.name for p in tmp_path.iterdir()] == ["a"] and list((tmp_path / "a").iterdir()) == []
