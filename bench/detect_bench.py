@@ -21,11 +21,11 @@ sys.path.insert(0, str(ROOT))
 STAGES = ("read", "load_models", "ser", "asr", "tts", "check")
 
 
-def timed_process(args: list[str]) -> tuple[float, float, str]:
+def timed_process(args: list[str], detect: Path = ROOT / "detect.py") -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MB, stdout) of `python detect.py ARGS` in a new process."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, str(ROOT / "detect.py"), *args], cwd=ROOT,
+        process = subprocess.Popen([sys.executable, str(detect), *args], cwd=detect.parent,
                                    stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)     # this child's own resource usage
         wall = time.perf_counter() - start
