@@ -1,12 +1,23 @@
 """The schema of configs/detect.yaml: which model each stage of detect.py uses."""
 from dataclasses import dataclass, field
+from typing import Literal
 
 from core.config import ExistingPath
+from core.errors import ConfigError
 
 
 @dataclass
 class SerConfig:
     config: ExistingPath            # SER experiment config (or checkpoint folder) of the recogniser
+    window_s: float = 4.0           # SER reads the input in windows of about this length, cut at pauses
+    normalise: Literal["none", "recording"] = "recording"   # standardise a long input's windows together
+    normalise_min_windows: int = 5  # ... when it has at least this many windows of speech
+
+    def __post_init__(self):
+        if not 1.0 <= self.window_s <= 60.0:
+            raise ConfigError(f"key 'ser.window_s' is {self.window_s}; choose 1 to 60 seconds")
+        if self.normalise_min_windows < 2:
+            raise ConfigError(f"key 'ser.normalise_min_windows' is {self.normalise_min_windows}; choose 2 or more")
 
 
 @dataclass
@@ -36,4 +47,4 @@ class DetectConfig:
     tts: TtsConfig = field(default_factory=TtsConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
     min_duration_s: float = 0.3     # shorter inputs are refused
-    window_s: float = 30.0          # longer inputs: SER and keep-voice work in windows cut at pauses
+    window_s: float = 30.0          # longer inputs: keep-voice renders in windows cut at pauses

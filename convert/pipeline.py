@@ -18,6 +18,7 @@ from core.errors import AudioError, UserError
 from core.labels import EMOTIONS, normalise_emotion
 from convert.config import DetectConfig
 from convert.outputs import OutputSlot
+from ser.recognizer import UNCERTAIN
 
 ASR_SR = 16000
 
@@ -94,6 +95,10 @@ class Converter:
             if detected is None:
                 raise UserError(f"{path}: no speech to detect an emotion from; name the target emotion")
             target = detected.label
+            if target == UNCERTAIN:
+                target = "neutral"
+                self.say(f"note: the input's emotion is uncertain (most likely {detected.top}, "
+                         f"{detected.confidence:.0%}); speaking as neutral")
         else:
             target = request.emotion
         self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
@@ -133,21 +138,25 @@ class Converter:
 
     def detect_emotion(self, wav16: np.ndarray):
         """SER over the whole input, in windows cut at pauses; silent windows are skipped and
-        the probabilities weighted by window length. None when no window holds speech."""
+        the probabilities weighted by window length. With at least `ser.normalise_min_windows`
+        windows of speech, the windows are standardised together first (per-recording
+        normalisation, config `ser.normalise`). None when no window holds speech."""
         from ser import Prediction
-        total: dict[str, float] = {}
-        for piece in _windows(wav16, ASR_SR, self.config.window_s):
+        cfg, rec = self.config.ser, self.recognizer
+        pieces, features = [], []
+        for piece in _windows(wav16, ASR_SR, cfg.window_s):
             try:
-                prediction = self.recognizer.predict(piece, ASR_SR)
+                features.append(rec.features(piece, ASR_SR))
             except AudioError:
                 continue                # silent, or a too-short tail
-            for label, p in prediction.probabilities.items():
-                total[label] = total.get(label, 0.0) + p * len(piece)
-        if not total:
+            pieces.append(len(piece))
+        if not features:
             return None
-        norm = sum(total.values())
-        probabilities = {label: p / norm for label, p in total.items()}
-        return Prediction(max(probabilities, key=probabilities.get), probabilities)
+        together = cfg.normalise == "recording" and len(features) >= cfg.normalise_min_windows
+        predictions = rec.classify(features, normalise=together)
+        weights = np.asarray(pieces, dtype=float) / sum(pieces)
+        mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
+        return Prediction.of(rec.labels, mean, rec.uncertain_below)
 
     def transcribe(self, wav16: np.ndarray, optional: bool = False):
         """ASR; '' for no speech. With keep-voice the output does not need it, so a failure is noted."""
@@ -253,6 +262,10 @@ def _notes(request: Request, detected) -> list[str]:
         notes.append(f"keep-voice: the input voice is kept; speaker '{request.speaker}' is not applied")
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
+    elif detected.label == UNCERTAIN:
+        notes.append(f"the recogniser is uncertain of the input's emotion (most likely {detected.top}, "
+                     f"{detected.confidence:.0%})" + ("; target 'same' fell back to neutral"
+                                                      if request.emotion == "same" else ""))
     return notes
 
 
