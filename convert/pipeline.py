@@ -22,6 +22,7 @@ from core.errors import AudioError, UserError
 from core.labels import EMOTIONS, normalise_emotion
 from convert.config import DetectConfig
 from convert.outputs import OutputSlot
+from ser.recognizer import UNCERTAIN
 
 ASR_SR = 16000
 
@@ -94,7 +95,7 @@ class Converter:
         self.load(asr=request.text is None or request.check)
         clock.lap("load_models")
 
-        detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.window_s))
+        detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.ser.window_s))
         clock.lap("ser")
         del wav16
         transcript = None if request.text is not None else self.transcribe(path, optional=request.keep_voice)
@@ -108,6 +109,10 @@ class Converter:
             if detected is None:
                 raise UserError(f"{path}: no speech to detect an emotion from; name the target emotion")
             target = detected.label
+            if target == UNCERTAIN:
+                target = "neutral"
+                self.say(f"note: the input's emotion is uncertain (most likely {detected.top}, "
+                         f"{detected.confidence:.0%}); speaking as neutral")
         else:
             target = request.emotion
         chunks, out_sr = self.render(wav, sr, words, target, request)
@@ -149,21 +154,25 @@ class Converter:
 
     def detect_emotion(self, windows: Iterable[np.ndarray]):
         """SER over 16 kHz windows (see `_windows`); silent windows are skipped and the
-        probabilities weighted by window length. None when no window holds speech."""
+        probabilities weighted by window length. With at least `ser.normalise_min_windows`
+        windows of speech, the windows are standardised together first (per-recording
+        normalisation, config `ser.normalise`). None when no window holds speech."""
         from ser import Prediction
-        total: dict[str, float] = {}
+        cfg, rec = self.config.ser, self.recognizer
+        pieces, features = [], []
         for piece in windows:
             try:
-                prediction = self.recognizer.predict(piece, ASR_SR)
+                features.append(rec.features(piece, ASR_SR))
             except AudioError:
                 continue                # silent, or a too-short tail
-            for label, p in prediction.probabilities.items():
-                total[label] = total.get(label, 0.0) + p * len(piece)
-        if not total:
+            pieces.append(len(piece))
+        if not features:
             return None
-        norm = sum(total.values())
-        probabilities = {label: p / norm for label, p in total.items()}
-        return Prediction(max(probabilities, key=probabilities.get), probabilities)
+        together = cfg.normalise == "recording" and len(features) >= cfg.normalise_min_windows
+        predictions = rec.classify(features, normalise=together)
+        weights = np.asarray(pieces, dtype=float) / sum(pieces)
+        mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
+        return Prediction.of(rec.labels, mean, rec.uncertain_below)
 
     def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
         """ASR (a file is streamed in blocks); '' for no speech. With keep-voice the output does not
@@ -193,7 +202,7 @@ class Converter:
         many words survived."""
         from asr.evaluate import wer
         self.say("checking the output…")
-        predicted = self.detect_emotion(_file_windows(out_path, self.config.window_s))
+        predicted = self.detect_emotion(_file_windows(out_path, self.config.ser.window_s))
         heard = self.transcribe(out_path).text
         error = round(wer(words, heard), 3) if words.strip() else None
         problems = []
@@ -287,6 +296,10 @@ def _notes(request: Request, detected) -> list[str]:
         notes.append(f"keep-voice: the input voice is kept; speaker '{request.speaker}' is not applied")
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
+    elif detected.label == UNCERTAIN:
+        notes.append(f"the recogniser is uncertain of the input's emotion (most likely {detected.top}, "
+                     f"{detected.confidence:.0%})" + ("; target 'same' fell back to neutral"
+                                                      if request.emotion == "same" else ""))
     return notes
 
 

@@ -12,6 +12,35 @@ from core.config import Range, load_config, resolve_path
 from core.errors import ConfigError
 
 
+def _check_range(section: str, name: str, pair: list[float], low: float, high: float) -> None:
+    if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
+        raise ConfigError(f"key '{section}.{name}' is {pair}; give [min, max] with {low} <= min <= max <= {high}")
+
+
+@dataclass
+class Augment:
+    """Augmented training copies of each real clip (ser/augment.py); never of synthetic speech."""
+    copies: int = 0                             # copies per clip; 0 = no augmentation
+    speed_prob: float = 0.3
+    speed: list[float] = field(default_factory=lambda: [0.92, 1.08])     # pitch + tempo factor
+    reverb_prob: float = 0.4
+    rt60_s: list[float] = field(default_factory=lambda: [0.2, 0.9])
+    noise_prob: float = 0.6
+    snr_db: list[float] = field(default_factory=lambda: [5.0, 30.0])
+    gain_db: list[float] = field(default_factory=lambda: [-18.0, 6.0])
+    codec_prob: float = 0.4                     # MP3 or Opus at phone-like bitrates
+
+    def __post_init__(self):
+        if not 0 <= self.copies <= 10:
+            raise ConfigError(f"key 'data.augment.copies' is {self.copies}; choose 0 to 10")
+        for name in ("speed_prob", "reverb_prob", "noise_prob", "codec_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"key 'data.augment.{name}' is {getattr(self, name)}; choose 0 to 1")
+        for name, low, high in (("speed", 0.5, 2.0), ("rt60_s", 0.05, 3.0), ("snr_db", -10.0, 60.0),
+                                ("gain_db", -40.0, 20.0)):
+            _check_range("data.augment", name, getattr(self, name), low, high)
+
+
 @dataclass
 class Data:
     sources: list[Path]                         # manifest.csv files or folders; several = multi-corpus
@@ -19,6 +48,7 @@ class Data:
     label_map: dict[str, str] = field(default_factory=dict)    # e.g. {calm: neutral}
     normalise: Literal["none", "speaker"] = "none"   # 'speaker': standardise features per speaker; the
                                                      # model then classifies batches of one speaker's clips
+    augment: Augment = field(default_factory=Augment)
 
 
 @dataclass
@@ -35,10 +65,11 @@ class Model:
 
 @dataclass
 class Train:
-    epochs: Annotated[int, Range(1)] = 30                            # Keras models only
+    epochs: Annotated[int, Range(1)] = 30                 # Keras models only
     batch_size: Annotated[int, Range(1)] = 32
     learning_rate: Annotated[float, Range(0, 1, low_open=True)] = 1e-3
-    workers: Annotated[int, Range(1, 64)] = 2                            # feature-extraction processes
+    workers: Annotated[int, Range(1, 64)] = 2              # feature-extraction processes
+    balance: Literal["class", "corpus"] = "class"   # 'corpus': every corpus weighs the same in each class
 
 
 @dataclass
@@ -46,6 +77,17 @@ class Eval:
     scheme: Literal["group_kfold", "holdout", "random"] = "group_kfold"   # by speaker unless 'random'
     folds: Annotated[int, Range(2)] = 6
     test_speakers: list[str] = field(default_factory=list)    # for 'holdout'
+    cross_corpus: bool = True                   # with several corpora, also leave each corpus out in turn
+
+
+@dataclass
+class Calibration:
+    method: Literal["none", "temperature"] = "temperature"     # fitted on held-out speakers' predictions
+    uncertain_below: float = 0.0                # top probability under this: the label is 'uncertain'
+
+    def __post_init__(self):
+        if not 0 <= self.uncertain_below < 1:
+            raise ConfigError(f"key 'calibration.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
 
 
 @dataclass
@@ -64,6 +106,7 @@ class Experiment:
     seed: Annotated[int, Range(0, 2**32 - 1)] = 0
     train: Train = field(default_factory=Train)
     eval: Eval = field(default_factory=Eval)
+    calibration: Calibration = field(default_factory=Calibration)
     output: Output = field(default_factory=Output)
 
 

@@ -211,8 +211,11 @@ POOLINGS = {"mean": np.mean, "std": np.std, "max": np.max, "min": np.min}
 
 @register("whisper")
 class WhisperEncoder(FeatureSet):
-    """Whisper encoder output pooled over time (CTranslate2, bundled weights).
+    """Whisper encoder states of one layer pooled over time (CTranslate2, bundled weights).
 
+    `layer` k reads the states after the k-th encoder layer (through the final layer norm);
+    unset, the encoder's output. Middle layers carry more paralinguistic and less lexical
+    information and generalise better across corpora (docs/ser.md).
     window 'real' encodes only the clip's own frames (fast); 'padded' encodes the 30 s
     window Whisper was trained on and pools over the clip's frames (slower, a little better).
     """
@@ -220,18 +223,34 @@ class WhisperEncoder(FeatureSet):
     model: str = "base"
     pooling: list[str] = field(default_factory=lambda: ["mean", "std"])
     window: Literal["real", "padded"] = "real"
+    layer: int | None = None
 
     def __post_init__(self):
         bad = [p for p in self.pooling if p not in POOLINGS]
         if bad or not self.pooling:
             raise UserError(f"whisper pooling {bad or '[]'} not understood; use some of: {', '.join(POOLINGS)}")
+        if self.layer is not None and self.layer < 1:
+            raise UserError(f"whisper layer {self.layer} not understood; use 1 for the first encoder layer, "
+                            f"or leave it out for the encoder's output")
+
+    def spec(self) -> dict:
+        spec = super().spec()
+        if self.layer is None:          # checkpoints from before layers existed stay loadable
+            del spec["params"]["layer"]
+        return spec
+
+    def _encoder(self):
+        """(CTranslate2 Whisper, feature extractor) whose encode() gives this set's layer."""
+        from asr.models import whisper_encoder, whisper_model
+        if self.layer is None:
+            model = whisper_model(self.model)       # the instance ASR uses, when it is the same
+            return model.model, model.feature_extractor
+        return whisper_encoder(self.model, self.layer)
 
     def encode(self, wav: np.ndarray) -> np.ndarray:
         """Encoder states (frames, dims) for the clip's real frames, 30 s windows at most per pass."""
         import ctranslate2
-        from asr.models import whisper_model
-        model = whisper_model(self.model)
-        fe = model.feature_extractor
+        encoder, fe = self._encoder()
         chunk = fe.n_samples                         # 30 s
         states = []
         for start in range(0, len(wav), chunk):
@@ -241,7 +260,7 @@ class WhisperEncoder(FeatureSet):
                 mel = fe(piece, padding=chunk - len(piece))[:, :fe.nb_max_frames]
             else:
                 mel = fe(piece, padding=0)
-            out = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])),
+            out = encoder.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])),
                                      to_cpu=True)
             states.append(np.asarray(out)[0, :max(real, 1)])
         return np.concatenate(states)
@@ -272,10 +291,35 @@ def file_digest(path: Path) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
-def _cached_extract(fs: FeatureSet, path: str, cache_dir: Path | None) -> np.ndarray:
-    target = None
+@dataclass(frozen=True)
+class Variant:
+    """Which version of each file to describe: as recorded, or augmented copy `copy` drawn
+    by `spec` (ser.config.Augment) from a generator seeded by (seed, file content, copy)."""
+    spec: object = None
+    copy: int = 0
+    seed: int = 0
+
+    def suffix(self) -> str:
+        if self.spec is None:
+            return ""
+        text = json.dumps([dataclasses.asdict(self.spec), self.copy, self.seed], sort_keys=True)
+        return f"-aug{self.copy}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+    def apply(self, wav: np.ndarray, digest: str) -> np.ndarray:
+        if self.spec is None:
+            return wav
+        from ser.augment import augment
+        rng = np.random.default_rng([self.seed, self.copy, int(digest[:12], 16)])
+        return augment(wav, self.spec, rng)
+
+
+ORIGINAL = Variant()
+
+
+def _cached_extract(fs: FeatureSet, path: str, cache_dir: Path | None, variant: Variant = ORIGINAL) -> np.ndarray:
+    target, digest = None, file_digest(path)
     if cache_dir is not None:
-        target = cache_dir / fs.key() / f"{file_digest(path)}.npy"
+        target = cache_dir / fs.key() / f"{digest}{variant.suffix()}.npy"
         if target.is_file():
             try:
                 return np.load(target, allow_pickle=False)
@@ -283,7 +327,7 @@ def _cached_extract(fs: FeatureSet, path: str, cache_dir: Path | None) -> np.nda
                 log.warning("corrupt cache entry %s for %s; recomputing", target, path)
                 target.unlink(missing_ok=True)
     wav, _ = load_audio(path, sr=SR)
-    value = fs.extract(check_speech(wav, str(path)))
+    value = fs.extract(check_speech(variant.apply(wav, digest), str(path)))
     if not np.all(np.isfinite(value)):
         raise AudioError(f"{path}: {fs.name} features are not finite (corrupt or degenerate audio)")
     if target is not None:
@@ -294,15 +338,15 @@ def _cached_extract(fs: FeatureSet, path: str, cache_dir: Path | None) -> np.nda
     return value
 
 
-def _one(fs: FeatureSet, path: str, cache_dir: Path | None):
+def _one(fs: FeatureSet, path: str, cache_dir: Path | None, variant: Variant = ORIGINAL):
     try:
-        return _cached_extract(fs, path, cache_dir), None
+        return _cached_extract(fs, path, cache_dir, variant), None
     except UserError as e:
         return None, str(e)
 
 
 def extract_files(sets: list[FeatureSet], paths: list, cache_dir: Path | None = CACHE_DIR,
-                  workers: int = 2, progress: bool = True) -> tuple[list, list[str]]:
+                  workers: int = 2, progress: bool = True, variant: Variant = ORIGINAL) -> tuple[list, list[str]]:
     """Features for each path (fused across `sets`); a file that fails gives None plus a warning.
 
     Returns (features, failures) where failures are one-line messages naming each skipped file.
@@ -315,9 +359,9 @@ def extract_files(sets: list[FeatureSet], paths: list, cache_dir: Path | None = 
     for j, fs in enumerate(sets):
         jobs = workers if fs.parallel else 1
         todo = [i for i in range(len(paths)) if i not in failures]
-        calls = (delayed(_one)(fs, paths[i], cache_dir) for i in todo)
+        calls = (delayed(_one)(fs, paths[i], cache_dir, variant) for i in todo)
         stream = Parallel(n_jobs=jobs, return_as="generator", batch_size=8)(calls) if jobs > 1 else \
-            (_one(fs, paths[i], cache_dir) for i in todo)
+            (_one(fs, paths[i], cache_dir, variant) for i in todo)
         for i, (value, error) in tqdm(zip(todo, stream), total=len(todo), desc=fs.name, unit="file",
                                       disable=not progress, leave=False):
             if error is not None:

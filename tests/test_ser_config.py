@@ -47,13 +47,16 @@ def test_missing_data_source_names_key(tmp_path):
         data_sources(cfg)
 
 
-def test_model_params_are_validated(tmp_path):
-    cfg = load_experiment(_write(tmp_path, BASE), ["model.params.C=ten"])
+def test_model_params_are_validated_at_load(tmp_path):
+    """At load, before any feature is extracted (the model's own dataclass is the schema)."""
     with pytest.raises(ConfigError, match="key 'model.params.C' must be float"):
-        build_model(cfg.model, cfg.source)
-    cfg = load_experiment(_write(tmp_path, BASE), ["model.params.kernal=rbf"])
+        load_experiment(_write(tmp_path, BASE), ["model.params.C=ten"])
     with pytest.raises(ConfigError, match="unknown key 'model.params.kernal'"):
-        build_model(cfg.model, cfg.source)
+        load_experiment(_write(tmp_path, BASE), ["model.params.kernal=rbf"])
+    with pytest.raises(ConfigError, match="key 'model.params.C' is -1.0; allowed: > 0"):
+        load_experiment(_write(tmp_path, BASE), ["model.params.C=-1"])
+    cfg = load_experiment(_write(tmp_path, BASE), ["model.params.C=2"])
+    assert build_model(cfg.model, cfg.source).C == 2.0
 
 
 def test_overrides_reach_every_section(tmp_path):
