@@ -1,14 +1,16 @@
 """Peak memory of detect.py against input length: varied real speech of 1, 10, 30, 120 minutes.
 
     nice python bench/memory_bench.py [--minutes 1 10 30 120] [--speaker middlemale] [--set KEY=VALUE]
-                                      [--no-check] [--detect OTHER_CHECKOUT/detect.py]
+                                      [--no-check] [--text WORDS] [--detect OTHER_CHECKOUT/detect.py]
 
 The input is made at run time (never committed) from RAVDESS clips in ../shared/data: a
 seeded shuffle over all actors, emotions and both sentences, 0.5 s apart, written to a
 temporary 16 kHz WAV. Each length is one cold `detect.py` process (ASR, synthesis of the
 whole transcript, self-check), measured with os.wait4 (the child's own peak RSS).
-Target (issue 13): peak <= 1.5 GB for a 2-hour input. `--detect` measures another checkout
-(e.g. an export of an older commit) for a before/after table.
+Target (issue 13): peak <= 1.5 GB for a 2-hour input. `--text` (with `--no-check`) measures the
+input side alone (reading and SER over the whole input; no ASR, a short synthesis), which is
+what still grows with the input's length. `--detect` measures another checkout (e.g. an export
+of an older commit) for a before/after table.
 """
 import argparse
 import csv
@@ -53,12 +55,14 @@ def main() -> None:
     parser.add_argument("--speaker", default="middlemale")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--no-check", action="store_true", help="skip the self-check (SER + ASR on the output)")
+    parser.add_argument("--text", help="speak this instead of the transcript (skips the input's ASR)")
     parser.add_argument("--detect", type=Path, default=ROOT / "detect.py", help="the detect.py to measure")
     args = parser.parse_args()
     if not (DATA / "manifest.csv").is_file():
         sys.exit(f"RAVDESS not found at {DATA}; clone the project beside shared/")
-    print(f"detect.py: {args.detect}; {args.emotion} {args.speaker}; self-check "
-          f"{'off' if args.no_check else 'on'}; {' '.join(args.set) or 'configs/detect.yaml'}; cores: {os.cpu_count()}")
+    print(f"detect.py: {args.detect}; {args.emotion} {args.speaker}; self-check {'off' if args.no_check else 'on'}; "
+          f"{f'--text {args.text!r}; ' if args.text else ''}{' '.join(args.set) or 'configs/detect.yaml'}; "
+          f"cores: {os.cpu_count()}")
     print("| input (min) | sentences | output (min) | transcript words | wall (s) | peak RSS (MB) | stages (s) |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +71,8 @@ def main() -> None:
             sentences = long_speech(clip, minutes)
             wall, peak, stdout = timed_process(
                 [str(clip), args.emotion, args.speaker, "--output-dir", str(Path(tmp) / "out"), "--json",
-                 *(["--no-check"] if args.no_check else []), *(f"--set={item}" for item in args.set)],
+                 *(["--no-check"] if args.no_check else []), *(["--text", args.text] if args.text else []),
+                 *(f"--set={item}" for item in args.set)],
                 detect=args.detect)
             report = json.loads(stdout)
             import soundfile as sf
