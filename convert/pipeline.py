@@ -97,7 +97,9 @@ class Converter:
 
         detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.ser.window_s))
         clock.lap("ser")
-        del wav16
+        duration, wav16 = len(wav) / sr, None
+        if not request.keep_voice:
+            wav = None                  # only keep-voice needs the input again; the rest reads the file
         transcript = None if request.text is not None else self.transcribe(path, optional=request.keep_voice)
         clock.lap("asr")
 
@@ -122,16 +124,16 @@ class Converter:
             clock.lap("tts")
             check = self.self_check(out_path, target, words) if request.check else None
             clock.lap("check")
-            report = self.report(path, wav, sr, detected, transcript, words, target, request, check)
+            report = self.report(path, duration, sr, detected, transcript, words, target, request, check)
             report["output"] = str(slot.wav_path)
             report["timings_s"] = clock.finish()
             slot.publish(report)
         return report
 
-    def report(self, path, wav, sr, detected, transcript, words, target, request, check) -> dict:
+    def report(self, path, duration, sr, detected, transcript, words, target, request, check) -> dict:
         cfg = self.config
         return {
-            "input": {"path": str(path), "duration_s": round(len(wav) / sr, 3), "sample_rate": sr},
+            "input": {"path": str(path), "duration_s": round(duration, 3), "sample_rate": sr},
             "detected_emotion": None if detected is None else {
                 "label": detected.label, "probabilities": _rounded(detected.probabilities)},
             "transcript": None if transcript is None else transcript.text,
