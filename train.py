@@ -24,6 +24,21 @@ def main(argv=None):
     print(f"{cfg.name}: accuracy {result['accuracy']:.3f}  UAR {result['uar']:.3f}  macro-F1 "
           f"{result['macro_f1']:.3f}  ({result['scheme']}, {result['folds']} folds, {result['clips']} clips, "
           f"{result['speakers']} speakers)")
+    for corpus, uar in result.get("per_corpus", {}).items():
+        print(f"  {corpus}: UAR {uar:.3f} (speaker-independent, in-corpus)")
+    cal = result["calibration"]
+    print(f"calibration: {cal['method']} fitted on {cal['fitted_on']}, T={cal['temperature']:.2f}; ECE on held-out "
+          f"speakers {cal['ece_before']:.3f} -> {cal['ece']:.3f}" + (
+              f", on held-out corpora (mean) {cal['held_out_corpora_mean_ece']:.3f}" if "held_out_corpora" in cal else ""))
+    cross = result.get("cross_corpus")
+    if cross:
+        for corpus, r in cross.items():
+            if isinstance(r, dict):
+                print(f"  left out {corpus}: " + (r["skipped"] if "skipped" in r else
+                      f"UAR {r['single_clip']['uar']:.3f} single clip, {r['speaker_norm']['uar']:.3f} per-speaker "
+                      f"normalised ({', '.join(r['labels'])})"))
+        print(f"leave-one-corpus-out: mean UAR {cross['mean_uar']:.3f} single clip, "
+              f"{cross['mean_uar_speaker_norm']:.3f} per-speaker normalised")
     print(f"checkpoint: {result['checkpoint']}")
 
 
