@@ -12,12 +12,15 @@ class SerConfig:
     window_s: float = 4.0           # SER reads the input in windows of about this length, cut at pauses
     normalise: Literal["none", "recording"] = "recording"   # standardise a long input's windows together
     normalise_min_windows: int = 5  # ... when it has at least this many windows of speech
+    uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
 
     def __post_init__(self):
         if not 1.0 <= self.window_s <= 60.0:
             raise ConfigError(f"key 'ser.window_s' is {self.window_s}; choose 1 to 60 seconds")
         if self.normalise_min_windows < 2:
             raise ConfigError(f"key 'ser.normalise_min_windows' is {self.normalise_min_windows}; choose 2 or more")
+        if self.uncertain_below is not None and not 0 <= self.uncertain_below < 1:
+            raise ConfigError(f"key 'ser.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
 
 
 @dataclass

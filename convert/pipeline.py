@@ -67,6 +67,8 @@ class Converter:
             from ser import load_recognizer
             self.say(f"loading emotion recogniser ({self.config.ser.config})…")
             self.recognizer = load_recognizer(self.config.ser.config)
+            if self.config.ser.uncertain_below is not None:
+                self.recognizer.uncertain_below = self.config.ser.uncertain_below
         if asr and self.asr is None:
             from asr import load_asr
             cfg = self.config.asr

@@ -107,6 +107,7 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
     if cfg.output.checkpoint is None:
         raise UserError(f"{path}: key 'output.checkpoint' is not set; point it at a trained checkpoint folder")
     rec = Recognizer(resolve_path(cfg.output.checkpoint))
+    rec.uncertain_below = cfg.calibration.uncertain_below      # the config's, so --set can change it
     wanted = [fs.spec() for fs in build_feature_sets(cfg.features, cfg.source)]
     if wanted != rec.meta["features"] or cfg.model.name != rec.model.name:
         raise UserError(f"{path}: checkpoint {cfg.output.checkpoint} was trained with "

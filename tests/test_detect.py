@@ -94,6 +94,14 @@ def test_same_emotion_and_given_text(converter, ravdess_clip, tmp_path):
     assert report["check"]["wer"] <= 0.2
 
 
+def test_same_on_an_uncertain_input_speaks_neutral_and_says_so(converter, ravdess_clip, tmp_path, monkeypatch):
+    converter.load(asr=False)
+    monkeypatch.setattr(converter.recognizer, "uncertain_below", 0.999)
+    report = converter.convert(ravdess_clip, Request("same", "middlemale", text="Fine.", check=False), tmp_path)
+    assert report["detected_emotion"]["label"] == "uncertain" and report["target_emotion"] == "neutral"
+    assert any("uncertain" in n and "fell back to neutral" in n for n in report["notes"])
+
+
 def test_silence_is_refused_but_keep_voice_still_works(converter, tmp_path):
     silence = tmp_path / "silence.wav"
     sf.write(silence, np.zeros(32000, np.float32), 16000)
