@@ -82,6 +82,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
 
     app = FastAPI(title="Emotion studio", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.sessions = sessions
 
     @app.exception_handler(UserError)
     async def refused(request, error: UserError):
