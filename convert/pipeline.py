@@ -85,6 +85,8 @@ class Converter:
         clock.lap("ser")
         transcript = None if request.text is not None else self.transcribe(wav16, optional=request.keep_voice)
         clock.lap("asr")
+        text, fused = self.read_words(transcript.text if transcript else "", detected)
+        clock.lap("text")
 
         words = request.text if request.text is not None else (transcript.text if transcript else "")
         if not request.keep_voice and not words.strip():
@@ -106,8 +108,9 @@ class Converter:
         cfg = self.config
         report = {
             "input": {"path": str(path), "duration_s": round(len(wav) / sr, 3), "sample_rate": sr},
-            "detected_emotion": None if detected is None else {
-                "label": detected.label, "probabilities": _rounded(detected.probabilities)},
+            "detected_emotion": _shown(detected),
+            "text_emotion": _shown(text),
+            "fused_emotion": _shown(fused),
             "transcript": None if transcript is None else transcript.text,
             "language": None if transcript is None else transcript.language,
             "spoken_text": words,
@@ -120,6 +123,7 @@ class Converter:
                 "ser": str(cfg.ser.config),
                 "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
                        if transcript is not None or request.check else None,
+                "text": {"model": cfg.text.model, "weight": cfg.text.weight} if text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
             },
             "check": check,
@@ -148,6 +152,15 @@ class Converter:
         norm = sum(total.values())
         probabilities = {label: p / norm for label, p in total.items()}
         return Prediction(max(probabilities, key=probabilities.get), probabilities)
+
+    def read_words(self, words: str, voice):
+        """The emotion of the words and its fusion with the voice's; (None, None) when the config
+        turns it off or there are no words (fused is None too without a voice prediction)."""
+        if not self.config.text.enabled or not words.strip():
+            return None, None
+        from ser.text import fuse, text_emotion
+        text = text_emotion(words, self.config.text.model)
+        return text, None if voice is None else fuse(voice, text, self.config.text.weight)
 
     def transcribe(self, wav16: np.ndarray, optional: bool = False):
         """ASR; '' for no speech. With keep-voice the output does not need it, so a failure is noted."""
@@ -254,6 +267,11 @@ def _notes(request: Request, detected) -> list[str]:
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
     return notes
+
+
+def _shown(prediction) -> dict | None:
+    return None if prediction is None else {
+        "label": prediction.label, "probabilities": _rounded(prediction.probabilities)}
 
 
 def _rounded(probabilities: dict[str, float]) -> dict[str, float]:

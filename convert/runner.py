@@ -85,6 +85,10 @@ def _summary(report: dict) -> str:
                      + "".join(f", {label} {p:.0%}" for label, p in ranked[1:3]))
     if report["transcript"] is not None:
         lines.append(f"transcript: \"{report['transcript']}\" ({report['language']})")
+    for name, key in (("text emotion", "text_emotion"), ("fused (voice + text)", "fused_emotion")):
+        if report.get(key):
+            top = max(report[key]["probabilities"], key=report[key]["probabilities"].get)
+            lines.append(f"{name}: {top} ({report[key]['probabilities'][top]:.0%})")
     how = "kept the input voice" if report["mode"] == "keep-voice" else f"voice {report['speaker']}"
     lines.append(f"spoken as: {report['target_emotion']}, {how}")
     check = report["check"]
