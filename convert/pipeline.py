@@ -34,6 +34,7 @@ class Request:
     keep_voice: bool = False
     intensity: str | float = "normal"
     check: bool = True
+    plots: bool = False         # also write N.png: input and output side by side (convert/plots.py)
 
     def __post_init__(self):
         from tts import parse_intensity, voice_names
@@ -104,6 +105,8 @@ class Converter:
 
         check = self.self_check(out, out_sr, target, words) if request.check else None
         clock.lap("check")
+        png = self.picture(wav, sr, detected, out, out_sr, check) if request.plots else None
+        clock.lap("plots")
 
         cfg = self.config
         report = {
@@ -131,9 +134,19 @@ class Converter:
         }
         with OutputSlot(folder) as slot:
             report["output"] = str(slot.wav_path)
+            report["plots"] = str(slot.png_path) if png else None
             report["timings_s"] = clock.finish()
-            slot.publish(out, out_sr, report)
+            slot.publish(out, out_sr, report, png)
         return report
+
+    def picture(self, wav, sr, detected, out, out_sr, check) -> bytes:
+        """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities)."""
+        from ser import Prediction
+        from convert.plots import Clip, render_clips
+        heard = check and check["probabilities"] and Prediction(check["predicted_label"], check["probabilities"])
+        return render_clips([Clip(f"input: {detected.label if detected else 'no speech'}", wav, sr, detected),
+                             Clip("output" + (f": heard as {heard.label}" if heard else ""), out, out_sr,
+                                  heard or None)])
 
     def detect_emotion(self, wav16: np.ndarray):
         """SER over the whole input, in windows cut at pauses; silent windows are skipped and
@@ -203,6 +216,7 @@ class Converter:
         return {"recognised": predicted is not None and predicted.label == target,
                 "predicted_label": predicted and predicted.label,
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
+                "probabilities": predicted and _rounded(predicted.probabilities),
                 "transcript": heard, "wer": error, "warnings": problems}
 
 

@@ -30,18 +30,28 @@ class Clip:
 
 
 def plot_clips(path: str | Path, clips: list[Clip]) -> Path:
-    """One column per clip (waveform, log-mel + F0, RMS, probabilities); never overwrites `path`."""
+    """Write `render_clips` to `path` (never overwriting it)."""
+    return write_png(path, render_clips(clips))
+
+
+def render_clips(clips: list[Clip]) -> bytes:
+    """PNG: one column per clip (waveform, log-mel + F0, RMS, probabilities)."""
     plt = _pyplot()
     fig, axes = plt.subplots(4, len(clips), figsize=(6 * len(clips), 9), squeeze=False,
                              gridspec_kw={"height_ratios": [1, 2, 1, 1.4]})
     for column, clip in zip(axes.T, clips):
         _clip(column, clip)
     fig.tight_layout()
-    return _save(fig, path)
+    return _png(fig)
 
 
 def plot_timeline(timeline, path: str | Path) -> Path:
-    """Waveform on top, the emotion probabilities over time as stacked areas, the words under it."""
+    """Write `render_timeline` to `path` (never overwriting it)."""
+    return write_png(path, render_timeline(timeline))
+
+
+def render_timeline(timeline) -> bytes:
+    """PNG: waveform on top, the emotion probabilities over time as stacked areas, the words under it."""
     plt = _pyplot()
     from convert.timeline import ENVELOPE_S, owned_edges
     frame = timeline.frame
@@ -76,7 +86,7 @@ def plot_timeline(timeline, path: str | Path) -> Path:
     words.set_xlabel("time (s)")
     words.set_xlim(0, max(timeline.duration, 1e-3))
     fig.tight_layout()
-    return _save(fig, path)
+    return _png(fig)
 
 
 def _clip(axes, clip: Clip) -> None:
@@ -97,6 +107,7 @@ def _clip(axes, clip: Clip) -> None:
     spec.plot(times, f0, color="#00FFFF", linewidth=1.5, label="F0 (Praat)")
     spec.legend(loc="upper right", fontsize=8)
     spec.set_ylabel("log-mel (Hz)")
+    spec.set_xlabel("")
     rms = librosa.feature.rms(y=wav, frame_length=1024, hop_length=hop)[0]
     energy.plot(np.arange(len(rms)) * hop / clip.sr, 20 * np.log10(rms + 1e-6), color="#0072B2")
     energy.set_xlim(wave.get_xlim())
@@ -130,14 +141,29 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> Path:
+def _png(fig) -> bytes:
+    import io
     import matplotlib.pyplot as plt
-    path = Path(path)
+    buffer = io.BytesIO()
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
-    except FileExistsError:
-        raise UserError(f"{path}: already exists; choose another name (outputs are never overwritten)") from None
+        fig.savefig(buffer, dpi=100, format="png")
     finally:
         plt.close(fig)
-    return path
+    return buffer.getvalue()
+
+
+def write_png(path: str | Path, data: bytes, numbered: bool = False) -> Path:
+    """Publish PNG bytes atomically; an existing file is never replaced: with `numbered` the
+    next free `stem-2.png`, `stem-3.png`… is used, else it is an error."""
+    path = Path(path)
+    for n in range(1, 10000):
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        try:
+            with atomic_path(candidate) as tmp:
+                tmp.write_bytes(data)
+            return candidate
+        except FileExistsError:
+            if not numbered:
+                raise UserError(f"{path}: already exists; choose another name "
+                                f"(outputs are never overwritten)") from None
+    raise UserError(f"{path}: no free name left beside it; clear the folder")
