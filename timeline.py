@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     converter = Converter(load_config(args.config, DetectConfig, args.set))
     timeline = analyse(args.audio, window_s=args.window, hop_s=args.hop, segments=args.segments,
                        converter=converter, text=not args.no_text, progress=not (args.quiet or args.json))
-    for path in (args.csv, args.parquet, args.json_out):
+    for path, kind in ((args.csv, "csv"), (args.parquet, "parquet"), (args.json_out, "json")):
         if path:
-            timeline.save(path)
+            timeline.save(path, kind)
     if args.plot:
         plot_timeline(timeline, args.plot)
     if args.json:

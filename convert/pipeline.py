@@ -67,6 +67,9 @@ class Converter:
             from ser import load_recognizer
             self.say(f"loading emotion recogniser ({self.config.ser.config})…")
             self.recognizer = load_recognizer(self.config.ser.config)
+        if self.config.text.enabled:
+            from ser.text import load_text_model
+            load_text_model(self.config.text.model)      # a few ms; an unknown name fails here
         if asr and self.asr is None:
             from asr import load_asr
             cfg = self.config.asr

@@ -28,7 +28,7 @@ from convert.plots import plot_timeline
 
 ENVELOPE_S = 0.01       # the waveform kept for the plot: min and max per 10 ms
 SNAP_S = 0.5            # window edges move to the quietest 10 ms within this distance
-FORMATS = (".csv", ".json", ".parquet")
+FORMATS = ("csv", "json", "parquet")
 
 __all__ = ["Timeline", "analyse", "plot_timeline", "summarise", "FORMATS"]
 
@@ -51,16 +51,17 @@ class Timeline:
                          "words": row["words"], "text_label": row["text_label"], "fused_label": row["fused_label"]})
         return {"file": self.file, "duration_s": round(self.duration, 3), "summary": self.summary, "rows": rows}
 
-    def save(self, path: str | Path) -> Path:
-        """Write as CSV, JSON or Parquet (by the suffix); never overwrites an existing file."""
+    def save(self, path: str | Path, kind: str | None = None) -> Path:
+        """Write as `kind` ('csv', 'json', 'parquet'; default: from the suffix); never overwrites."""
         path = Path(path)
-        if path.suffix.lower() not in FORMATS:
-            raise UserError(f"{path}: unknown table format; use one of: {', '.join(FORMATS)}")
+        kind = kind or path.suffix.lower().lstrip(".")
+        if kind not in FORMATS:
+            raise UserError(f"{path}: unknown table format; use a name ending in .{', .'.join(FORMATS)}")
         check_new(path)
         with atomic_path(path) as tmp:
-            if path.suffix.lower() == ".csv":
+            if kind == "csv":
                 self.frame.to_csv(tmp)
-            elif path.suffix.lower() == ".json":
+            elif kind == "json":
                 tmp.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             else:
                 self.frame.to_parquet(tmp)
@@ -91,12 +92,28 @@ def analyse(path: str | Path, *, window_s: float = 4.0, hop_s: float = 2.0, segm
         from convert.config import DetectConfig
         from convert.pipeline import Converter
         converter = Converter(load_config(config, DetectConfig))
-    words_wanted = text or segments == "asr"
-    converter.load(asr=words_wanted)
     path = Path(path)
-    found = _transcribe(converter, path, progress) if words_wanted else []
-    reader = _Reader(Source(path), progress)
-    spans = _segment_spans(reader, found) if segments == "asr" else _window_spans(reader, window_s, hop_s)
+    reader = _Reader(Source(path))
+    try:
+        reader.ensure(1)                # a missing, empty or corrupt file fails here, before models load
+        words_wanted = text or segments == "asr"
+        converter.load(asr=words_wanted)
+        found = _transcribe(converter, path, progress) if words_wanted else []
+        if progress:
+            reader.show_progress()
+        spans = _segment_spans(reader, found) if segments == "asr" else _window_spans(reader, window_s, hop_s)
+        rows = _rows(converter, reader, spans, found, path, text)
+    finally:
+        reader.close()
+    if not rows:
+        raise UserError(f"{path}: no audio to analyse")
+    import pandas as pd
+    frame = pd.DataFrame(rows).set_index(["file", "start", "end"])
+    return Timeline(str(path), reader.duration, frame, summarise(frame), reader.envelope(), found)
+
+
+def _rows(converter, reader, spans, found, path, text) -> list[dict]:
+    """One row per span: the voice's emotion, the words whose segment centre lies in it, theirs, fused."""
     rows = []
     for start, end in spans:
         voice = converter.detect_emotion(reader.audio(start, end))
@@ -108,12 +125,7 @@ def analyse(path: str | Path, *, window_s: float = 4.0, hop_s: float = 2.0, segm
                      **{e: voice.probabilities.get(e, 0.0) if voice else np.nan for e in EMOTIONS},
                      "words": words, "text_label": said.label if said else "",
                      "fused_label": fused.label if fused else ""})
-    reader.close()
-    if not rows:
-        raise UserError(f"{path}: no audio to analyse")
-    import pandas as pd
-    frame = pd.DataFrame(rows).set_index(["file", "start", "end"])
-    return Timeline(str(path), reader.duration, frame, summarise(frame), reader.envelope(), found)
+    return rows
 
 
 def summarise(frame, column: str = "label") -> dict:
@@ -163,14 +175,19 @@ def _transcribe(converter, path: Path, progress: bool) -> list:
 class _Reader:
     """16 kHz audio from `Source.blocks()`, kept only from a moving start point on."""
 
-    def __init__(self, source: Source, progress: bool):
-        from tqdm import tqdm
-        self.blocks = source.blocks()
+    def __init__(self, source: Source):
+        self.source, self.blocks = source, source.blocks()
         self.buf, self.start, self.done = np.zeros(0, np.float32), 0, False
         self.bins: list[np.ndarray] = []
         self.rest = np.zeros(0, np.float32)               # samples not yet in an envelope bin
-        self.bar = tqdm(total=_duration(source.audio), unit="s", desc="timeline", disable=not progress,
-                        file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")
+        self.bar = None
+
+    def show_progress(self) -> None:
+        """A progress bar on stderr, in seconds of audio read, from now on."""
+        from tqdm import tqdm
+        total = _duration(self.source.audio)
+        self.bar = tqdm(total=None if total is None else round(total), initial=int(self.duration),
+                        unit="s", desc="timeline", file=sys.stderr)
 
     @property
     def end(self) -> int:
@@ -186,7 +203,8 @@ class _Reader:
             block, self.done = next(self.blocks)
             self.buf = np.concatenate([self.buf, block])
             self._envelope(block)
-            self.bar.update(len(block) / SR)
+            if self.bar is not None:
+                self.bar.update(int(self.duration) - self.bar.n)
 
     def audio(self, a: int, b: int) -> np.ndarray:
         return self.buf[a - self.start:b - self.start]
@@ -226,7 +244,8 @@ class _Reader:
         self.drop(self.end)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _window_spans(reader: _Reader, window_s: float, hop_s: float):
