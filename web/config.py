@@ -22,9 +22,17 @@ class LiveConfig:
 
 
 @dataclass
+class TimelineConfig:
+    min_duration_s: float = 20.0        # recordings at least this long also get a timeline
+    window_s: float = 4.0               # convert/timeline.py's windows
+    hop_s: float = 2.0
+
+
+@dataclass
 class AppConfig:
     detect: ExistingPath                # detect.py's config: the models of every stage
     upload: UploadConfig = field(default_factory=UploadConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    timeline: TimelineConfig = field(default_factory=TimelineConfig)
     session_ttl_s: float = 3600.0       # an idle session's files are deleted after this
     max_sessions: int = 32              # beyond this the longest-idle session is closed

@@ -1,9 +1,10 @@
 """The HTTP side of app.py: a FastAPI app over one `Converter`, the same as detect.py's.
 
     POST /api/session                    -> {token}: a private session (folder, live stream)
-    POST /api/s/TOKEN/analyse?name=F     body: the recording -> emotion, transcript, ...
+    POST /api/s/TOKEN/analyse?name=F     body: the recording -> emotion, transcript, text emotion,
+                                         fused emotion, picture, timeline (long files)
     POST /api/s/TOKEN/convert            JSON {emotion, speaker, intensity, keep_voice, text}
-                                         -> detect.py's report + URLs of N.wav and N.json
+                                         -> detect.py's report + URLs of N.wav, N.json, N.png
     GET  /api/s/TOKEN/files/NAME         a file of that session only
     POST /api/s/TOKEN/live/start | chunk?sr=R (body: 16-bit PCM) | stop -> emotion, transcript
 Every refusal is JSON {"error": "error: ..."} with a 4xx status.
@@ -37,7 +38,7 @@ from web.sessions import Session, Sessions
 from web.uploads import FORMATS, RequestError, check_name, decode, receive
 
 STATIC = Path(__file__).with_name("static")
-FILE_NAME = re.compile(r"^(\d+\.(wav|json)|[a-z0-9_-]+\.png)$")
+FILE_NAME = re.compile(r"^(\d+\.(wav|json|png)|[a-z-]+(-\d+)?\.png)$")
 
 
 class ConvertForm(BaseModel):
@@ -127,19 +128,39 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
             upload.unlink(missing_ok=True)
 
     def _analyse(session: Session, upload: Path, name: str) -> dict:
+        """detect.py's stages on the upload: emotion (whole file), transcript, the words' emotion
+        and the fused one, a picture; for long files the timeline (which brings the transcript)."""
+        from convert.plots import Clip, render_clips, render_timeline, write_png
+        from convert.timeline import analyse as timeline_of
         wav, sr = decode(upload, name, config.upload.max_duration_s, detect.min_duration_s)
         session.input = save_audio(session.folder / "input.wav", wav, sr, overwrite=True)
         wav16 = resample(wav, sr, ASR_SR)
-        with locks.ser:
-            converter.load(asr=False)
-            detected = converter.detect_emotion(wav16)
-        with locks.asr:
+        timeline = None
+        with locks:
             converter.load()
-            transcript = converter.transcribe(wav16)
-        return {"name": name, "duration_s": round(len(wav) / sr, 3),
-                "detected_emotion": prediction_dict(detected),
-                "transcript": transcript.text, "language": transcript.language,
-                "segments": [vars(s) for s in transcript.segments]}
+            detected = converter.detect_emotion(wav16)
+            if len(wav) / sr >= config.timeline.min_duration_s:
+                timeline = timeline_of(session.input, window_s=config.timeline.window_s,
+                                       hop_s=config.timeline.hop_s, converter=converter, progress=False)
+                segments = timeline.segments
+                language = None
+            else:
+                transcript = converter.transcribe(wav16)
+                segments, language = transcript.segments, transcript.language
+            text = " ".join(s.text for s in segments)
+            said, fused = converter.read_words(text, detected)
+        pictures = session.folder / "pictures"
+        pictures.mkdir(exist_ok=True)
+        picture = write_png(pictures / "clip.png", render_clips([Clip(name, wav, sr, detected)]), numbered=True)
+        result = {"name": name, "duration_s": round(len(wav) / sr, 3),
+                  "detected_emotion": prediction_dict(detected), "text_emotion": prediction_dict(said),
+                  "fused_emotion": prediction_dict(fused), "transcript": text, "language": language,
+                  "segments": [vars(s) for s in segments], "picture_url": _url(session, picture.name),
+                  "timeline": None}
+        if timeline is not None:
+            drawn = write_png(pictures / "timeline.png", render_timeline(timeline), numbered=True)
+            result["timeline"] = {**timeline.to_dict(), "picture_url": _url(session, drawn.name)}
+        return result
 
     @app.post("/api/s/{token}/convert")
     async def convert(token: str, form: ConvertForm):
@@ -147,11 +168,12 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
         if session.input is None:
             raise RequestError("no recording yet; upload or record one first")
         request = Request(form.emotion, form.speaker, text=form.text, keep_voice=form.keep_voice,
-                          intensity=form.intensity, check=detect.check.enabled)
+                          intensity=form.intensity, check=detect.check.enabled, plots=True)
         report = await run_in_threadpool(_convert, session, request)
         out = Path(report["output"])
         return {"report": report, "audio_url": _url(session, out.name),
-                "report_url": _url(session, out.with_suffix(".json").name)}
+                "report_url": _url(session, out.with_suffix(".json").name),
+                "picture_url": _url(session, out.with_suffix(".png").name)}
 
     def _convert(session: Session, request: Request) -> dict:
         with locks:
@@ -160,8 +182,9 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     @app.get("/api/s/{token}/files/{name}")
     async def file(token: str, name: str):
         session = sessions.get(token)
+        known = FILE_NAME.match(name)
         path = session.folder / ("output" if name[0].isdigit() else "pictures") / name
-        if not FILE_NAME.match(name) or not path.is_file():
+        if not known or not path.is_file():
             raise RequestError(f"{name}: no such file in this session", status=404)
         return FileResponse(path, headers={"Cache-Control": "no-store"})
 

@@ -53,6 +53,10 @@ async function analyse(blob, name) {
     showEmotion($("result-emotion"), result.detected_emotion);
     if (result.detected_emotion) showBars($("result-bars"), result.detected_emotion.probabilities);
     $("result-transcript").textContent = result.transcript || "(no words recognised)";
+    showEmotion($("text-emotion"), result.text_emotion, "no words");
+    showEmotion($("fused-emotion"), result.fused_emotion, "—");
+    $("result-picture").src = result.picture_url;
+    showTimeline(result.timeline);
     $("result").hidden = false;
     $("analyse-status").textContent = `${name}: ${result.duration_s.toFixed(1)} s`;
     $("convert-button").disabled = false;
@@ -60,6 +64,23 @@ async function analyse(blob, name) {
     $("analyse-status").textContent = "";
     showError(error);
   }
+}
+
+function showTimeline(timeline) {
+  $("timeline").hidden = !timeline;
+  if (!timeline) return;
+  const summary = timeline.summary, share = Object.entries(summary.share).filter(([, p]) => p > 0).sort((a, b) => b[1] - a[1]);
+  $("timeline-summary").textContent = share.map(([label, p]) => `${label} ${Math.round(100 * p)} %`).join(", ") +
+    (summary.longest.label ? `; longest: ${summary.longest.label} for ${summary.longest.duration_s.toFixed(0)} s` : "") +
+    `; ${summary.changes_per_minute.toFixed(1)} changes a minute`;
+  $("timeline-picture").src = timeline.picture_url;
+  $("timeline-rows").tBodies[0].replaceChildren(...timeline.rows.map((row) => {
+    const tr = document.createElement("tr");
+    for (const value of [row.start.toFixed(1), row.end.toFixed(1), row.label, row.words, row.fused_label]) {
+      tr.appendChild(Object.assign(document.createElement("td"), { textContent: value }));
+    }
+    return tr;
+  }));
 }
 
 let recorder = null;
@@ -100,6 +121,7 @@ async function convert(event) {
     $("converted-audio").src = result.audio_url;
     $("download-audio").href = result.audio_url;
     $("download-report").href = result.report_url;
+    $("converted-picture").src = result.picture_url;
     const report = result.report;
     $("converted-summary").textContent = `spoken as ${report.target_emotion}` +
       (report.mode === "keep-voice" ? " in the recorded voice" : `, voice ${report.speaker}`) +
