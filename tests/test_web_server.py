@@ -26,7 +26,8 @@ SAMPLE = "samples/sample.wav"
 
 @pytest.fixture(scope="module")
 def client():
-    config = load_config("configs/app.yaml", AppConfig, ["upload.max_mb=0.5", "upload.max_duration_s=8"])
+    config = load_config("configs/app.yaml", AppConfig, ["upload.max_mb=0.5", "upload.max_duration_s=8",
+                                                             "timeline.min_duration_s=6"])
     app = create_app(config, load_config(config.detect, DetectConfig))
     with TestClient(app) as client:
         yield client
@@ -60,7 +61,10 @@ def test_analyse_and_convert_real_speech(client):
     assert result["detected_emotion"]["top"] in EMOTIONS
     assert sum(result["detected_emotion"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     assert wer(WORDS, result["transcript"]) <= 0.2
-    assert _leftovers(client, token) == ["input.wav"]            # the upload itself is gone
+    assert result["text_emotion"]["top"] in EMOTIONS and result["fused_emotion"]["top"] in EMOTIONS
+    assert result["timeline"] is None                             # 3.4 s < timeline.min_duration_s
+    assert client.get(result["picture_url"]).content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _leftovers(client, token) == ["input.wav", "pictures"]    # the upload itself is gone
 
     answer = client.post(f"/api/s/{token}/convert", json={"emotion": "sad", "speaker": "middlemale"}).json()
     report = answer["report"]
@@ -71,11 +75,26 @@ def test_analyse_and_convert_real_speech(client):
     wav, sr = sf.read(io.BytesIO(audio.content))
     assert 1.0 < len(wav) / sr < 8.0 and np.abs(wav).max() > 0.05
     assert client.get(answer["report_url"]).json() == report
+    assert client.get(answer["picture_url"]).content[:4] == b"\x89PNG"   # input and output side by side
 
     other = _session(client)                                     # another user sees none of it
     _refused(client.get(answer["audio_url"].replace(token, other)), 404, "no such file in this session")
     _refused(client.post(f"/api/s/{other}/convert", json={"emotion": "sad", "speaker": "middlemale"}),
              400, "no recording yet")
+
+
+def test_a_long_recording_gets_a_timeline(client):
+    token = _session(client)
+    wav, sr = load_audio(SAMPLE)
+    data = io.BytesIO()
+    sf.write(data, np.concatenate([wav, wav]), sr, format="WAV")   # 6.8 s >= timeline.min_duration_s
+    result = _upload(client, token, data.getvalue(), "two.wav").json()
+    timeline = result["timeline"]
+    assert len(timeline["rows"]) >= 2 and timeline["rows"][-1]["end"] == pytest.approx(6.78, abs=0.05)
+    assert all(row["label"] in {*EMOTIONS, "silence"} for row in timeline["rows"])
+    assert sum(timeline["summary"]["share"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert wer(f"{WORDS} {WORDS}", result["transcript"]) <= 0.2    # the timeline's own ASR segments
+    assert client.get(timeline["picture_url"]).content[:4] == b"\x89PNG"
 
 
 def test_bad_uploads_are_refused_in_one_line(client):
@@ -113,7 +132,7 @@ def test_bad_requests_are_refused_in_one_line(client):
     _refused(client.post(f"{live}/stop"), 409, "live mode is not running")
     client.post(f"{live}/start")
     _refused(client.post(f"{live}/chunk", content=b"\0\0\0"), 413, "16-bit mono PCM")
-    _refused(client.post(f"{live}/chunk", content=b"\0" * 200_000), 413, "at most 5 s")
+    _refused(client.post(f"{live}/chunk", content=b"\0" * 400_000), 413, "at most 10 s")
     _refused(client.post(f"{live}/chunk", params={"sr": 100}, content=b"\0\0"), 400, "sample rate 100 Hz")
 
 

@@ -16,7 +16,7 @@ class LiveConfig:
     update_s: float = 1.0               # the page sends the microphone's audio this often
     emotion_window_s: float = 3.0       # the emotion shown is that of the last this-many seconds
     segment_s: float = 6.0              # the transcript is fixed in pieces of about this length
-    max_chunk_s: float = 5.0            # a longer chunk of microphone audio is refused
+    max_chunk_s: float = 10.0           # a longer chunk is refused (the page sends only the newest)
     asr_options: dict[str, Any] = field(default_factory=lambda: {"threads": 1, "beam_size": 1})
     # live mode's own ASR instance (the detect config's backend and model) with these options
 

@@ -110,7 +110,8 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     async def options():
         return {"emotions": list(EMOTIONS), "voices": voice_names(), "intensities": ["normal", "strong"],
                 "formats": list(FORMATS), "max_mb": config.upload.max_mb,
-                "max_duration_s": config.upload.max_duration_s, "update_s": config.live.update_s}
+                "max_duration_s": config.upload.max_duration_s, "update_s": config.live.update_s,
+                "max_chunk_s": config.live.max_chunk_s}
 
     @app.post("/api/session")
     async def new_session():

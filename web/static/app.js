@@ -161,8 +161,10 @@ async function startLive() {
   }
 }
 
+// The audio gathered since the last send; after a long stall only the newest max_chunk_s.
 function takePcm() {
-  const blocks = live.blocks.splice(0);
+  const blocks = live.blocks.splice(0), limit = options.max_chunk_s * live.context.sampleRate;
+  while (blocks.length > 1 && blocks.reduce((n, b) => n + b.length, 0) > limit) blocks.shift();
   const pcm = new Int16Array(blocks.reduce((n, b) => n + b.length, 0));
   let at = 0;
   for (const block of blocks) for (const x of block) pcm[at++] = Math.max(-32768, Math.min(32767, Math.round(x * 32768)));
