@@ -7,7 +7,8 @@ time, as app.js does: every `live.update_s` the audio spoken since the last send
 16-bit PCM, one request at a time (a tick that finds one in flight is skipped). For every
 answer: worst-case latency = answer time minus when the chunk's oldest sample was spoken (what
 the issue's target, <= 2 s on 2 cores, is about); best case = minus its newest sample. Also how
-often the transcript changed. The recording: RAVDESS clips of one
+often the transcript changed, and first, in this process, the wall and CPU time of a step's parts
+(SER of the emotion window, live ASR of a segment). The recording: RAVDESS clips of one
 actor, one per emotion, from ../shared/data (else the bundled sample, repeated).
 """
 import argparse
@@ -68,6 +69,30 @@ def play(url: str, wav: np.ndarray, update_s: float) -> tuple[list, list, list]:
     return worst, best, words
 
 
+def parts(app_config, detect_config, wav: np.ndarray) -> str:
+    """Wall and CPU seconds of one live step's parts in this process: SER of the emotion window,
+    live ASR of a segment."""
+    import resource
+    from asr import load_asr
+    from convert import Converter
+    converter = Converter(detect_config)
+    converter.load(asr=False)
+    live = app_config.live
+    asr = load_asr(detect_config.asr.backend, detect_config.asr.model, detect_config.asr.language,
+                   **live.asr_options)
+    cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    shown = []
+    for name, step in [(f"SER of {live.emotion_window_s:g} s", lambda: converter.detect_emotion(
+                            wav[: int(live.emotion_window_s * SR)])),
+                       (f"live ASR of {live.segment_s:g} s", lambda: asr.transcribe(wav[: int(live.segment_s * SR)]))]:
+        step()                                          # warm
+        wall, used = time.perf_counter(), cpu()
+        for _ in range(3):
+            step()
+        shown.append(f"{name}: {(time.perf_counter() - wall) / 3:.2f} s wall, {(cpu() - used) / 3:.2f} s CPU")
+    return "; ".join(shown)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to speak (default 30)")
@@ -80,7 +105,9 @@ def main() -> None:
     from web.server import create_app, serving
     config = load_config(ROOT / "configs" / "app.yaml", AppConfig, args.set)
     wav, what = recording(args.seconds)
-    app = create_app(config, load_config(config.detect, DetectConfig))
+    detect = load_config(config.detect, DetectConfig)
+    print(f"one live step's parts, mean of 3: {parts(config, detect, wav)}")
+    app = create_app(config, detect)
     with serving(app) as url:
         warm = time.perf_counter()
         import httpx
