@@ -12,6 +12,7 @@ Every refusal is JSON {"error": "error: ..."} with a 4xx status.
 import contextlib
 import functools
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -121,7 +122,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     async def analyse(token: str, name: str, request: HttpRequest):
         session = sessions.get(token)
         suffix = check_name(name)
-        upload = session.folder / f"upload{suffix}"
+        upload = session.folder / f"upload-{secrets.token_hex(8)}{suffix}"     # concurrent uploads never clash
         try:
             await receive(request.stream(), upload, int(config.upload.max_mb * 1e6))
             return await run_in_threadpool(_analyse, session, upload, name)

@@ -21,6 +21,7 @@ function showEmotion(box, prediction, idle = "no speech") {
   const word = box.querySelector(".word"), confidence = box.querySelector(".confidence");
   box.className = box.className.replace(/\b(none|uncertain|neutral|calm|happy|sad|angry|fearful|disgust|surprised)\b/g, "").trim();
   if (!prediction) {
+    delete box.dataset.emotion;
     box.classList.add("none");
     word.textContent = idle;
     confidence.textContent = "";
@@ -89,13 +90,15 @@ async function toggleRecording() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     const chunks = [];
-    recorder = new MediaRecorder(stream, { mimeType: "audio/webm;codecs=opus" });
+    const type = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"].find((t) => MediaRecorder.isTypeSupported(t));
+    recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
+    const extension = recorder.mimeType.includes("mp4") ? "m4a" : recorder.mimeType.includes("ogg") ? "ogg" : "webm";
     recorder.ondataavailable = (event) => chunks.push(event.data);
     recorder.onstop = () => {
       stream.getTracks().forEach((track) => track.stop());
       recorder = null;
       $("record-button").textContent = "Record";
-      analyse(new Blob(chunks, { type: "audio/webm" }), "recording.webm");
+      analyse(new Blob(chunks, { type: chunks[0] ? chunks[0].type : "" }), `recording.${extension}`);
     };
     recorder.start();
     $("record-button").textContent = "Stop recording";
@@ -143,12 +146,18 @@ async function startLive() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
-    const context = new AudioContext({ sampleRate: 16000 });
+    // 16 kHz where the browser resamples the microphone itself; else its own rate (the server resamples)
+    let context = new AudioContext({ sampleRate: 16000 }), source;
+    try { source = context.createMediaStreamSource(stream); } catch {
+      await context.close();
+      context = new AudioContext();
+      source = context.createMediaStreamSource(stream);
+    }
     await context.audioWorklet.addModule("/static/pcm-worklet.js");
     const node = new AudioWorkletNode(context, "pcm-capture");
     const mute = context.createGain();
     mute.gain.value = 0;
-    context.createMediaStreamSource(stream).connect(node).connect(mute).connect(context.destination);
+    source.connect(node).connect(mute).connect(context.destination);
     await api(session("live/start"), { method: "POST" });
     live = { stream, context, blocks: [], busy: false };
     node.port.onmessage = (event) => live && live.blocks.push(event.data);
