@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         check_new(path)
     converter = Converter(load_config(args.config, DetectConfig, args.set))
     timeline = analyse(args.audio, window_s=args.window, hop_s=args.hop, segments=args.segments,
-                       converter=converter, text=not args.no_text, progress=not (args.quiet or args.json))
+                       converter=converter, text=not args.no_text, progress=not args.quiet)
     for path, kind in ((args.csv, "csv"), (args.parquet, "parquet"), (args.json_out, "json")):
         if path:
             timeline.save(path, kind)

@@ -38,7 +38,7 @@ class Timeline:
     """The rows (`frame`), their `summary`, and what the plot needs (envelope, ASR segments)."""
     file: str
     duration: float
-    frame: "object"                                     # pandas.DataFrame indexed by (file, start, end)
+    frame: object                                       # pandas.DataFrame indexed by (file, start, end)
     summary: dict
     envelope: np.ndarray = field(repr=False)            # (n, 2): min, max per ENVELOPE_S
     segments: list = field(default_factory=list)        # asr.Segment, for the words under the plot
