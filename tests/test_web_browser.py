@@ -57,12 +57,29 @@ def page(tmp_path_factory, url):
         browser.close()
 
 
+def test_a_bad_upload_shows_one_error_line(page):
+    page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error") == ("error: notes.txt: .txt is not an audio format this app reads; "
+                                         "upload WAV, WebM/Opus, OGG, MP3, M4A or FLAC")
+
+
 def test_upload_shows_transcript_and_emotion_then_convert_returns_audio(page):
+    answers = []
+
+    def keep(route):                    # pass the server's answer through, keeping a copy
+        response = route.fetch(timeout=180_000)
+        answers.append(response.json())
+        route.fulfill(response=response)
+
+    page.route("**/analyse?*", keep)
     page.set_input_files("#file", SAMPLE)
     page.wait_for_selector("#result:not([hidden])")
+    page.unroute("**/analyse?*")
+    detected = answers[0]["detected_emotion"]
     assert page.locator("#error").is_hidden()
     assert wer(WORDS, page.inner_text("#result-transcript")) <= 0.2
-    assert page.get_attribute("#result-emotion", "data-emotion") in EMOTIONS
+    assert page.get_attribute("#result-emotion", "data-emotion") == detected["top"] in EMOTIONS  # what the server found
     assert page.inner_text("#result-emotion .word").split(" ")[0].lower() in SHOWN   # a word, not colour alone
     assert page.locator("#result-bars tr").count() == len(EMOTIONS)
     page.wait_for_function("document.getElementById('result-picture').naturalWidth > 0")
