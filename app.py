@@ -5,6 +5,7 @@ the emotion live while someone speaks.
     python app.py            # then open http://127.0.0.1:7860
 """
 import argparse
+import sys
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     from web.config import AppConfig
     config = load_config(args.config, AppConfig, args.set)
     detect = load_config(config.detect, DetectConfig)
+    from convert import Converter
     from web.server import create_app, serve   # FastAPI and the stages load once the arguments are valid
-    serve(create_app(config, detect), args.host, args.port)
+    converter = Converter(detect, say=lambda message: print(message, file=sys.stderr, flush=True))
+    serve(create_app(config, detect, converter), args.host, args.port)
     return 0
 
 
