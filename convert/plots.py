@@ -20,6 +20,8 @@ COLOURS = {"neutral": "#999999", "calm": "#56B4E9", "happy": "#E69F00", "sad": "
            "angry": "#D55E00", "fearful": "#CC79A7", "disgust": "#009E73", "surprised": "#F0E442",
            "silence": "#DDDDDD"}
 
+MAX_WORDS = 200         # timeline plots write at most this many row labels and ASR segments
+
 
 @dataclass
 class Clip:
@@ -75,12 +77,13 @@ def render_timeline(timeline) -> bytes:
     probs.set_ylim(0, 1)
     probs.set_ylabel("probability")
     probs.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    for a, b, label in zip(edges[:-1], edges[1:], frame["label"]):   # the label as a word, not colour alone
-        probs.text((a + b) / 2, 1.02, label, ha="center", va="bottom", fontsize=6, rotation=90)
+    if len(frame) <= MAX_WORDS:     # the label as a word too, not colour alone (while it stays legible)
+        for a, b, label in zip(edges[:-1], edges[1:], frame["label"]):
+            probs.text((a + b) / 2, 1.02, label, ha="center", va="bottom", fontsize=6, rotation=90)
     words.set_ylim(0, 3)
     words.set_yticks([])
     words.set_ylabel("words")
-    for i, segment in enumerate(timeline.segments[:200]):
+    for i, segment in enumerate(timeline.segments[:MAX_WORDS]):
         text = segment.text if len(segment.text) <= 40 else segment.text[:39] + "…"
         words.text(segment.start, 2.5 - i % 3, text, fontsize=7, va="center")
     words.set_xlabel("time (s)")
