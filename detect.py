@@ -30,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="override a config key, e.g. --set asr.model=tiny.en (repeatable)")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the self-check (SER and ASR on the output)")
+    parser.add_argument("--plots", action="store_true",
+                        help="also write output/N.png: waveform, log-mel + F0, RMS and emotion "
+                             "probabilities of the input and the output side by side")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="print the report as JSON")
     shown.add_argument("--quiet", action="store_true", help="print only the output path")

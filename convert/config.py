@@ -44,10 +44,18 @@ class CheckConfig:
 
 
 @dataclass
+class TextConfig:
+    enabled: bool = True            # the transcript's emotion (text_emotion, fused_emotion in the report)
+    model: str = "nrc"              # see ser/text.py: the NRC Emotion Lexicon
+    weight: float = 0.3             # late fusion: (1 - weight) * voice + weight * text
+
+
+@dataclass
 class DetectConfig:
     ser: SerConfig
     asr: AsrConfig = field(default_factory=AsrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
+    text: TextConfig = field(default_factory=TextConfig)
     min_duration_s: float = 0.3     # shorter inputs are refused
     window_s: float = 30.0          # longer inputs: keep-voice renders in windows cut at pauses

@@ -1,4 +1,4 @@
-"""Numbered outputs: `N.wav` + `N.json`, reserved atomically and published together.
+"""Numbered outputs: `N.wav` + `N.json` (+ `N.png`), reserved atomically and published together.
 
 A run reserves the next number by creating the folder `.N.partial` (``os.mkdir`` is atomic,
 so concurrent runs never get the same N), writes both files inside it, then hard-links them
@@ -16,7 +16,7 @@ import numpy as np
 from core.audio import save_audio
 from core.errors import UserError
 
-_NUMBERED = re.compile(r"^\.?(\d+)(\.wav|\.json|\.partial)$")
+_NUMBERED = re.compile(r"^\.?(\d+)(\.wav|\.json|\.png|\.partial)$")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -50,7 +50,7 @@ class OutputSlot:
             except FileExistsError:
                 number += 1
                 continue
-            if any((self.folder / f"{number}{ext}").exists() for ext in (".wav", ".json")):
+            if any((self.folder / f"{number}{ext}").exists() for ext in (".wav", ".json", ".png")):
                 self.partial.rmdir()    # published by a run that released N meanwhile
                 number += 1
                 continue
@@ -59,18 +59,23 @@ class OutputSlot:
         self.number = number
         self.wav_path = self.folder / f"{number}.wav"
         self.json_path = self.folder / f"{number}.json"
+        self.png_path = self.folder / f"{number}.png"
         return self
 
-    def publish(self, wav: np.ndarray, sr: int, report: dict) -> None:
-        """Write both files inside the reservation, then link them into place together."""
+    def publish(self, wav: np.ndarray, sr: int, report: dict, png: bytes | None = None) -> None:
+        """Write the files (and `png` as N.png) inside the reservation, then link them into place together."""
         save_audio(self.partial / self.wav_path.name, wav, sr)
         (self.partial / self.json_path.name).write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for path in (self.wav_path, self.json_path):      # temporary files are private (0600)
+        paths = [self.wav_path, self.json_path]
+        if png is not None:
+            (self.partial / self.png_path.name).write_bytes(png)
+            paths.append(self.png_path)
+        for path in paths:      # temporary files are private (0600)
             os.chmod(self.partial / path.name, 0o666 & ~_UMASK)
         published = []
         try:
-            for path in (self.wav_path, self.json_path):
+            for path in paths:
                 os.link(self.partial / path.name, path)
                 published.append(path)
         except BaseException:

@@ -35,6 +35,7 @@ class Request:
     keep_voice: bool = False
     intensity: str | float = "normal"
     check: bool = True
+    plots: bool = False         # also write N.png: input and output side by side (convert/plots.py)
 
     def __post_init__(self):
         from tts import parse_intensity, voice_names
@@ -69,6 +70,9 @@ class Converter:
             self.recognizer = load_recognizer(self.config.ser.config)
             if self.config.ser.uncertain_below is not None:
                 self.recognizer.uncertain_below = self.config.ser.uncertain_below
+        if self.config.text.enabled:
+            from ser.text import load_text_model
+            load_text_model(self.config.text.model)      # a few ms; an unknown name fails here
         if asr and self.asr is None:
             from asr import load_asr
             cfg = self.config.asr
@@ -88,6 +92,8 @@ class Converter:
         clock.lap("ser")
         transcript = None if request.text is not None else self.transcribe(wav16, optional=request.keep_voice)
         clock.lap("asr")
+        text, fused = self.read_words(transcript.text if transcript else "", detected)
+        clock.lap("text")
 
         words = request.text if request.text is not None else (transcript.text if transcript else "")
         if not request.keep_voice and not words.strip():
@@ -109,12 +115,15 @@ class Converter:
 
         check = self.self_check(out, out_sr, target, words) if request.check else None
         clock.lap("check")
+        png = self.picture(wav, sr, detected, out, out_sr, check) if request.plots else None
+        clock.lap("plots")
 
         cfg = self.config
         report = {
             "input": {"path": str(path), "duration_s": round(len(wav) / sr, 3), "sample_rate": sr},
-            "detected_emotion": None if detected is None else {
-                "label": detected.label, "probabilities": _rounded(detected.probabilities)},
+            "detected_emotion": _shown(detected),
+            "text_emotion": _shown(text),
+            "fused_emotion": _shown(fused),
             "transcript": None if transcript is None else transcript.text,
             "language": None if transcript is None else transcript.language,
             "spoken_text": words,
@@ -127,6 +136,7 @@ class Converter:
                 "ser": str(cfg.ser.config),
                 "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
                        if transcript is not None or request.check else None,
+                "text": {"model": cfg.text.model, "weight": cfg.text.weight} if text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
             },
             "check": check,
@@ -134,9 +144,19 @@ class Converter:
         }
         with OutputSlot(folder) as slot:
             report["output"] = str(slot.wav_path)
+            report["plots"] = str(slot.png_path) if png else None
             report["timings_s"] = clock.finish()
-            slot.publish(out, out_sr, report)
+            slot.publish(out, out_sr, report, png)
         return report
+
+    def picture(self, wav, sr, detected, out, out_sr, check) -> bytes:
+        """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities)."""
+        from ser import Prediction
+        from convert.plots import Clip, render_clips
+        heard = check and check["probabilities"] and Prediction(check["predicted_label"], check["probabilities"])
+        return render_clips([Clip(f"input: {detected.label if detected else 'no speech'}", wav, sr, detected),
+                             Clip("output" + (f": heard as {heard.label}" if heard else ""), out, out_sr,
+                                  heard or None)])
 
     def detect_emotion(self, wav16: np.ndarray):
         """SER over the whole input, in windows cut at pauses; silent windows are skipped and
@@ -159,6 +179,15 @@ class Converter:
         weights = np.asarray(pieces, dtype=float) / sum(pieces)
         mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
         return Prediction.of(rec.labels, mean, rec.uncertain_below)
+
+    def read_words(self, words: str, voice):
+        """The emotion of the words and its fusion with the voice's; (None, None) when the config
+        turns it off or there are no words (fused is None too without a voice prediction)."""
+        if not self.config.text.enabled or not words.strip():
+            return None, None
+        from ser.text import fuse, text_emotion
+        text = text_emotion(words, self.config.text.model)
+        return text, None if voice is None else fuse(voice, text, self.config.text.weight)
 
     def transcribe(self, wav16: np.ndarray, optional: bool = False):
         """ASR; '' for no speech. With keep-voice the output does not need it, so a failure is noted."""
@@ -201,6 +230,7 @@ class Converter:
         return {"recognised": predicted is not None and predicted.label == target,
                 "predicted_label": predicted and predicted.label,
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
+                "probabilities": predicted and _rounded(predicted.probabilities),
                 "transcript": heard, "wer": error, "warnings": problems}
 
 
@@ -269,6 +299,11 @@ def _notes(request: Request, detected) -> list[str]:
                      f"{detected.confidence:.0%})" + ("; target 'same' fell back to neutral"
                                                       if request.emotion == "same" else ""))
     return notes
+
+
+def _shown(prediction) -> dict | None:
+    return None if prediction is None else {
+        "label": prediction.label, "probabilities": _rounded(prediction.probabilities)}
 
 
 def _rounded(probabilities: dict[str, float]) -> dict[str, float]:

@@ -22,7 +22,7 @@ def detect(args: Namespace) -> int:
         add_voices(config.tts.voices)
     request = Request(emotion=args.emotion, speaker=args.speaker, text=args.text, keep_voice=args.keep_voice,
                       intensity=config.tts.intensity if args.intensity is None else args.intensity,
-                      check=config.check.enabled)
+                      check=config.check.enabled, plots=args.plots)
     check_writable(args.output_dir)
     files, batch = expand_inputs(args.audio)
     say = (lambda message: None) if args.quiet else _stderr     # progress goes to stderr
@@ -85,6 +85,10 @@ def _summary(report: dict) -> str:
                      + "".join(f", {label} {p:.0%}" for label, p in ranked[1:3]))
     if report["transcript"] is not None:
         lines.append(f"transcript: \"{report['transcript']}\" ({report['language']})")
+    for name, key in (("text emotion", "text_emotion"), ("fused (voice + text)", "fused_emotion")):
+        if report.get(key):
+            top = max(report[key]["probabilities"], key=report[key]["probabilities"].get)
+            lines.append(f"{name}: {top} ({report[key]['probabilities'][top]:.0%})")
     how = "kept the input voice" if report["mode"] == "keep-voice" else f"voice {report['speaker']}"
     lines.append(f"spoken as: {report['target_emotion']}, {how}")
     check = report["check"]
@@ -93,7 +97,8 @@ def _summary(report: dict) -> str:
         lines.append(f"self-check: heard as {check['predicted_label']} "
                      f"({report['target_emotion']} {check['target_probability']:.0%}), WER {wer}")
     lines += [f"note: {note}" for note in report["notes"]]
-    lines.append(f"output: {report['output']} (report: {report['output'][:-4]}.json)")
+    lines.append(f"output: {report['output']} (report: {report['output'][:-4]}.json"
+                 + (f", pictures: {report['plots']})" if report.get("plots") else ")"))
     return "\n".join(lines)
 
 

@@ -14,6 +14,8 @@ import soundfile as sf
 
 from core.errors import AudioError
 
+_UMASK = os.umask(0o022)     # read once (setting it is the only way to read it)
+os.umask(_UMASK)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
 
 
@@ -145,6 +147,7 @@ class atomic_path:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
+                os.chmod(self.tmp, 0o666 & ~_UMASK)    # as open() would make it, not mkstemp's 0600
                 if self.overwrite:
                     os.replace(self.tmp, self.path)
                 else:
