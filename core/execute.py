@@ -1,0 +1,144 @@
+"""The one execution layer for work over many files: this process, a Dask LocalCluster, or an
+existing Dask cluster (`--scheduler tcp://HOST:8786`).
+
+    with Executor(scheduler=None, workers=2) as ex:
+        results = ex.map(fn, items)          # fn(item) for each item, in item order
+
+`fn` must be a module-level function (or a `functools.partial` of one): workers import it by
+name, so remote workers run from the project root with it on PYTHONPATH. Models are loaded once
+per worker process through `cached(key, factory)`. A worker that dies is replaced and its task
+run again (Dask's allowed-failures); Ctrl-C cancels what is left and closes the cluster.
+Results come back to this process, so whatever a task returns is published here, once.
+"""
+import logging
+import re
+import signal
+import threading
+from typing import Any, Callable, Hashable, Iterable
+
+from core.errors import UserError
+from core.threads import cpu_threads
+
+MIN_CLUSTER_ITEMS = 24      # fewer items run in this process: below it a LocalCluster's start-up
+                            # costs more than it saves (bench/dask_bench.py measures the cross-over)
+CONNECT_TIMEOUT = "10s"
+_ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d+$")
+_CACHE: dict = {}
+_LOCK = threading.Lock()
+
+
+def cached(key: Hashable, factory: Callable[[], Any]) -> Any:
+    """`factory()` once per process (so once per Dask worker) for each key; then the same object."""
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = factory()
+        return _CACHE[key]
+
+
+def default_workers(threads_per_task: int = 1) -> int:
+    """Worker processes that fit this machine's cores when each task uses `threads_per_task`."""
+    return max(1, cpu_threads(limit=1024) // threads_per_task)
+
+
+def check_scheduler(address: str | None) -> str | None:
+    """A Dask scheduler address as given by --scheduler or a config key, checked."""
+    if address is not None and not _ADDRESS.match(address):
+        raise UserError(f"scheduler {address!r} is not a Dask address; give tcp://HOST:PORT, e.g. "
+                        f"tcp://10.0.0.5:8786 (start one with: dask scheduler)")
+    return address
+
+
+class Executor:
+    """Runs `map` calls in this process or on Dask; a LocalCluster starts on first need and
+    closes with the context. `scheduler`: None (this machine) or 'tcp://HOST:PORT'."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 min_items: int = MIN_CLUSTER_ITEMS):
+        self.scheduler = check_scheduler(scheduler)
+        self.workers = workers or default_workers()
+        self.min_items = min_items
+        self.client = self.cluster = None
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def local(self, n: int, threaded: bool = False) -> bool:
+        """Whether `n` items run in this process (no scheduler, and few items, one worker, or a
+        `threaded` task that already uses the cores)."""
+        return self.scheduler is None and (threaded or self.workers <= 1 or n < self.min_items)
+
+    def map(self, fn: Callable, items: Iterable, on_result: Callable[[int, Any], None] | None = None,
+            threaded: bool = False, progress: bool = False, desc: str = "") -> list:
+        """`fn(item)` for every item, results in item order; `on_result(index, result)` is called
+        here as each result arrives (in completion order when on a cluster)."""
+        from tqdm import tqdm
+        items = list(items)
+        results: list = [None] * len(items)
+        if self.local(len(items), threaded):
+            stream = ((i, fn(item)) for i, item in enumerate(items))
+        else:
+            stream = self._submit(fn, items)
+        bar = tqdm(total=len(items), desc=desc, unit="file", disable=not progress, leave=False)
+        try:
+            for i, result in stream:
+                results[i] = result
+                bar.update()
+                if on_result is not None:
+                    on_result(i, result)
+        finally:
+            stream.close()          # cancels what is left on the cluster, now, not at garbage collection
+            bar.close()
+        return results
+
+    def _submit(self, fn: Callable, items: list):
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+        client = self._client(len(items))
+        futures = client.map(fn, items, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future, result in as_completed(futures, with_results=True):
+                yield index[future.key], result
+        except KilledWorker as e:
+            raise UserError(f"{e.allowed_failures + 1} Dask workers died running one task ({e.task}); "
+                            f"check the workers' memory and logs") from None
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+
+    def _client(self, n: int):
+        if self.client is not None:
+            return self.client
+        from distributed import Client, LocalCluster
+        if self.scheduler is not None:
+            try:
+                self.client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)
+            except OSError as e:
+                raise UserError(f"cannot reach the Dask scheduler at {self.scheduler} ({e}); start it with "
+                                f"'dask scheduler' and workers with 'dask worker {self.scheduler}' "
+                                f"(see docs/scale.md)") from None
+        else:
+            self.cluster = LocalCluster(n_workers=min(self.workers, n), threads_per_worker=1, processes=True,
+                                        dashboard_address=":0", silence_logs=logging.ERROR, preload=[__name__])
+            self.client = Client(self.cluster)
+        return self.client
+
+
+def dask_setup(worker) -> None:
+    """Preload of LocalCluster workers: Ctrl-C reaches the whole process group, but only this
+    process handles it (it cancels the tasks and closes the cluster)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_tasks(fn: Callable, items: Iterable, scheduler: str | None = None, workers: int | None = None,
+              **options) -> list:
+    """One `Executor.map` call with its own executor (see `Executor.map` for the options)."""
+    min_items = options.pop("min_items", MIN_CLUSTER_ITEMS)
+    with Executor(scheduler, workers, min_items) as ex:
+        return ex.map(fn, items, **options)
