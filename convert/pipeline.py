@@ -74,6 +74,10 @@ class Converter:
 
     def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
         """Convert one file and publish it as the next `N.wav` + `N.json` in `folder`."""
+        return publish(folder, *self.make(path, request))
+
+    def make(self, path: str | Path, request: Request) -> tuple[np.ndarray, int, dict]:
+        """Convert one file: (output audio, its rate, the report without its output path)."""
         clock = _Clock()
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         wav16 = resample(wav, sr, ASR_SR)
@@ -124,12 +128,9 @@ class Converter:
             },
             "check": check,
             "notes": _notes(request, detected),
+            "timings_s": clock.finish(),
         }
-        with OutputSlot(folder) as slot:
-            report["output"] = str(slot.wav_path)
-            report["timings_s"] = clock.finish()
-            slot.publish(out, out_sr, report)
-        return report
+        return out, out_sr, report
 
     def detect_emotion(self, wav16: np.ndarray):
         """SER over the whole input, in windows cut at pauses; silent windows are skipped and
@@ -191,6 +192,14 @@ class Converter:
                 "predicted_label": predicted and predicted.label,
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
                 "transcript": heard, "wer": error, "warnings": problems}
+
+
+def publish(folder: str | Path, wav: np.ndarray, sr: int, report: dict) -> dict:
+    """Publish a conversion as the next free `N.wav` + `N.json` in `folder`; the report gets its path."""
+    with OutputSlot(folder) as slot:
+        report["output"] = str(slot.wav_path)
+        slot.publish(wav, sr, report)
+    return report
 
 
 def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
