@@ -5,13 +5,14 @@ Prints one line per file: path, label, confidence; or, with --json, a JSON list 
 {path, label, probabilities}. A file that cannot be used is skipped with a warning.
 
     python predict.py clip.wav recordings/ [--config configs/example.yaml] [--json]
+    python predict.py corpus/ --scheduler tcp://10.0.0.5:8786     # features on a Dask cluster
 """
 import argparse
 import json
 import logging
 import sys
 
-from core.cli import add_config_options, run
+from core.cli import add_config_options, add_execution_options, run
 
 
 def main(argv=None):
@@ -22,27 +23,34 @@ def main(argv=None):
     parser.add_argument("--normalise", choices=["none", "batch"], default="none",
                         help="'batch': standardise features over all given files first (use for one "
                              "speaker's or one recording setup's clips from another corpus)")
+    add_execution_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    from core.audio import list_audio, load_audio
+    from functools import partial
+    from core.audio import list_audio
+    from core.config import resolve_path
     from core.errors import UserError
-    from ser.features import SR
-    from ser.recognizer import load_recognizer
-    rec = load_recognizer(args.config, args.set)
+    from core.execute import Executor, cached
+    from ser.recognizer import file_features, load_recognizer
+    source, overrides = str(resolve_path(args.config).resolve()), tuple(args.set)
+    executor = Executor(args.scheduler, args.workers)      # checks --scheduler before any model loads
+    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     files = []
     for arg in args.audio:
         try:
             files += list_audio([arg])
         except UserError as e:
             print(f"warning: skipped: {e}", file=sys.stderr)
+    with executor:
+        results = executor.map(partial(file_features, source, overrides), files,
+                               threaded=not all(fs.parallel for fs in rec.feature_sets))
     paths, features = [], []
-    for path in files:
-        try:
-            wav, _ = load_audio(path, sr=SR)
-            features.append(rec.features(wav, SR, str(path)))
+    for path, (value, error) in zip(files, results):
+        if error is not None:
+            print(f"warning: skipped: {error}", file=sys.stderr)
+        else:
             paths.append(path)
-        except UserError as e:
-            print(f"warning: skipped: {e}", file=sys.stderr)
+            features.append(value)
     if not paths:
         raise UserError("none of the given files could be classified")
     predictions = rec.classify(features, normalise=args.normalise == "batch")

@@ -55,7 +55,7 @@ class Executor:
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
                  min_items: int = MIN_CLUSTER_ITEMS):
         self.scheduler = check_scheduler(scheduler)
-        self.workers = workers or default_workers()
+        self.workers, self.asked = workers or default_workers(), workers is not None
         self.min_items = min_items
         self.client = self.cluster = None
 
@@ -70,9 +70,9 @@ class Executor:
         self.client = self.cluster = None
 
     def local(self, n: int, threaded: bool = False) -> bool:
-        """Whether `n` items run in this process (no scheduler, and few items, one worker, or a
-        `threaded` task that already uses the cores)."""
-        return self.scheduler is None and (threaded or self.workers <= 1 or n < self.min_items)
+        """Whether `n` items run in this process: no scheduler, and few items, one worker, or a
+        `threaded` task (one that uses the cores itself) with no worker count asked for."""
+        return self.scheduler is None and (n < self.min_items or self.workers <= 1 or threaded and not self.asked)
 
     def map(self, fn: Callable, items: Iterable, on_result: Callable[[int, Any], None] | None = None,
             threaded: bool = False, progress: bool = False, desc: str = "") -> list:
