@@ -4,6 +4,8 @@ existing Dask cluster (`--scheduler tcp://HOST:8786`).
     with Executor(scheduler=None, workers=2) as ex:
         results = ex.map(fn, items)          # fn(item) for each item, in item order
 
+With no scheduler and no worker count asked for, items start in this process; the rest move to
+a LocalCluster (one worker per core) only when their measured cost says it would finish sooner.
 `fn` must be a module-level function (or a `functools.partial` of one): workers import it by
 name, so remote workers run from the project root with it on PYTHONPATH. Models are loaded once
 per worker process through `cached(key, factory)`. A worker that dies is replaced and its task
@@ -13,14 +15,17 @@ Results come back to this process, so whatever a task returns is published here,
 import logging
 import re
 import signal
+import statistics
 import threading
+import time
 from typing import Any, Callable, Hashable, Iterable
 
 from core.errors import UserError
 from core.threads import cpu_threads
 
-MIN_CLUSTER_ITEMS = 24      # fewer items run in this process: below it a LocalCluster's start-up
-                            # costs more than it saves (bench/dask_bench.py measures the cross-over)
+MIN_CLUSTER_ITEMS = 8       # fewer items always run in this process
+CLUSTER_START_S = 10.0      # a LocalCluster's start-up and shut-down (bench/dask_bench.py measures it)
+PROBE_S = 2.0               # how long items run here before the cost per item is judged
 CONNECT_TIMEOUT = "10s"
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d+$")
 _CACHE: dict = {}
@@ -70,8 +75,8 @@ class Executor:
         self.client = self.cluster = None
 
     def local(self, n: int, threaded: bool = False) -> bool:
-        """Whether `n` items run in this process: no scheduler, and few items, one worker, or a
-        `threaded` task (one that uses the cores itself) with no worker count asked for."""
+        """Whether all `n` items run in this process: no scheduler, and few items, one worker, or
+        a `threaded` task (one that uses the cores itself) with no worker count asked for."""
         return self.scheduler is None and (n < self.min_items or self.workers <= 1 or threaded and not self.asked)
 
     def map(self, fn: Callable, items: Iterable, on_result: Callable[[int, Any], None] | None = None,
@@ -81,21 +86,44 @@ class Executor:
         from tqdm import tqdm
         items = list(items)
         results: list = [None] * len(items)
-        if self.local(len(items), threaded):
-            stream = ((i, fn(item)) for i, item in enumerate(items))
-        else:
-            stream = self._submit(fn, items)
         bar = tqdm(total=len(items), desc=desc, unit="file", disable=not progress, leave=False)
+
+        def take(i: int, result: Any) -> None:
+            results[i] = result
+            bar.update()
+            if on_result is not None:
+                on_result(i, result)
         try:
-            for i, result in stream:
-                results[i] = result
-                bar.update()
-                if on_result is not None:
-                    on_result(i, result)
+            done = 0 if self.scheduler else self._run_here(fn, items, take, threaded)
+            if done < len(items):
+                stream = self._submit(fn, items[done:])
+                try:
+                    for i, result in stream:
+                        take(done + i, result)
+                finally:
+                    stream.close()      # cancels what is left on the cluster, now, not at garbage collection
         finally:
-            stream.close()          # cancels what is left on the cluster, now, not at garbage collection
             bar.close()
         return results
+
+    def _run_here(self, fn: Callable, items: list, take: Callable, threaded: bool) -> int:
+        """Run items in this process and return how many: all when `local`, none when a worker
+        count was asked for; otherwise items run here for PROBE_S seconds, and the rest go to a
+        LocalCluster only if, at the measured cost per item, the cluster would finish sooner."""
+        if not self.local(len(items), threaded) and self.asked:
+            return 0
+        probing, times = not self.local(len(items), threaded), []
+        for i, item in enumerate(items):
+            start = time.perf_counter()
+            take(i, fn(item))
+            times.append(time.perf_counter() - start)
+            if probing and len(times) >= 2 and sum(times) >= PROBE_S:
+                probing = False
+                warm = statistics.median(times[1:])         # the first call also loads the models
+                saved = (len(items) - i - 1) * warm * (1 - 1 / self.workers)
+                if saved > CLUSTER_START_S + max(times[0] - warm, 0.0):
+                    return i + 1
+        return len(items)
 
     def _submit(self, fn: Callable, items: list):
         from distributed import as_completed
@@ -116,6 +144,7 @@ class Executor:
         if self.client is not None:
             return self.client
         from distributed import Client, LocalCluster
+        logging.getLogger("distributed").setLevel(logging.ERROR)    # its INFO lines would flood the CLIs' logs
         if self.scheduler is not None:
             try:
                 self.client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)

@@ -53,6 +53,21 @@ def test_a_local_cluster_starts_for_enough_items_and_keeps_item_order():
     assert out == [6, 5, 4, 3, 2, 1] and sorted(seen) == list(range(6))
 
 
+def _slow_square(x: int) -> int:
+    time.sleep(0.3)
+    return x * x
+
+
+def test_by_default_cheap_items_stay_here_and_costly_ones_move_to_a_cluster(monkeypatch):
+    monkeypatch.setattr(execute, "default_workers", lambda: 2)
+    monkeypatch.setattr(execute, "PROBE_S", 0.5)
+    with Executor() as ex:
+        assert ex.map(abs, range(-200, 0)) == list(range(200, 0, -1)) and ex.client is None
+    monkeypatch.setattr(execute, "CLUSTER_START_S", 0.5)      # as if start-up were cheap
+    with Executor() as ex:
+        assert ex.map(_slow_square, range(20)) == [x * x for x in range(20)] and ex.client is not None
+
+
 def _dies_once(marker_dir: str, victim: str, fs, cache_dir, path: str):
     """eGeMAPS of `path`, but the worker process running `victim` the first time dies (SIGKILL-like)."""
     marker = Path(marker_dir) / "died"

@@ -55,11 +55,18 @@ def _tensorboard_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
     return scalars
 
 
-def test_a_run_is_recorded_in_run_json_tensorboard_and_mlflow(setup, monkeypatch):
+@pytest.fixture(scope="module")
+def single(setup):
+    """One train.py run (C=1) logged to TensorBoard and MLflow; its results folder."""
     tmp, sets = setup
     result = cli("train.py", *sets, "--log", "tensorboard", "--log", "mlflow")
     assert result.returncode == 0, result.stderr
-    out = tmp / "results" / "tiny"
+    return tmp / "results" / "tiny"
+
+
+def test_a_run_is_recorded_in_run_json_tensorboard_and_mlflow(setup, single, monkeypatch):
+    tmp, _ = setup
+    out = single
     run = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
@@ -87,10 +94,8 @@ def test_a_run_is_recorded_in_run_json_tensorboard_and_mlflow(setup, monkeypatch
     assert {a.path for a in client.list_artifacts(logged.info.run_id)} == {"confusion.json", "confusion.png"}
 
 
-def test_a_sweep_runs_each_point_in_parallel_as_the_single_run_does(setup):
+def test_a_sweep_runs_each_point_in_parallel_as_the_single_run_does(setup, single):
     tmp, sets = setup
-    single = cli("train.py", *sets, "--set", "name=single")
-    assert single.returncode == 0, single.stderr
     sweep = cli("train.py", *sets, "--sweep", "model.params.C=0.001,1.0", "--workers", "2")
     assert sweep.returncode == 0, sweep.stderr
     rows = json.loads((tmp / "results" / "tiny" / "leaderboard.json").read_text())
@@ -99,7 +104,7 @@ def test_a_sweep_runs_each_point_in_parallel_as_the_single_run_does(setup):
     lines = sweep.stdout.strip().splitlines()
     assert lines[0].split() == ["rank", "run", "UAR", "acc", "F1"]
     assert [line.split()[1] for line in lines[1:]] == [r["name"] for r in rows]
-    reference = json.loads((tmp / "results" / "single" / "metrics.json").read_text())
+    reference = json.loads((single / "metrics.json").read_text())
     same = json.loads((tmp / "results" / "tiny" / "C=1.0" / "metrics.json").read_text())
     assert same["uar"] == reference["uar"] and same["confusion"] == reference["confusion"]
     for row in rows:
