@@ -92,15 +92,17 @@ def main() -> None:
         print(f"{mode:<44} {t:8.1f} {n / t:8.2f} {t_single / t:8.2f}x")
     print(f"largest feature difference from the one-process run: {same:.3g}")
     per_file, per_file_local = t_single / n, max(t_local - t_start, 1e-9) / n
-    print(f"LocalCluster start-up and shut-down: {t_start:.1f} s; one process costs {per_file:.3f} s a file, "
-          f"the cluster {per_file_local:.3f} s, so the cluster pays off from about "
-          f"{t_start / max(per_file - per_file_local, 1e-9):.0f} files")
+    gain = per_file - per_file_local
+    print(f"LocalCluster start-up and shut-down: {t_start:.1f} s; a file costs {per_file:.3f} s in one process, "
+          f"{per_file_local:.3f} s on the cluster after start-up, so the cluster pays off "
+          + (f"from about {t_start / gain:.0f} files" if gain > 0 else "for no number of files at this load"))
     efficiency = t_single / t_remote / w
-    print(f"projected for 100k clips from the measured {per_file:.3f} s a file and the {w}-worker "
-          f"efficiency ({efficiency:.0%}), one core per worker:")
+    print(f"projected for 100k clips from the measured {per_file:.3f} s a file, one core per worker: "
+          f"with free cores (ideal), and at the {w}-worker efficiency measured here ({efficiency:.0%}):")
     for workers in (1, 2, 4, 8, 16, 32, 64):
-        hours = 100_000 * per_file / (workers * (1.0 if workers == 1 else efficiency)) / 3600
-        print(f"  {workers:>3} workers: {hours:7.2f} h")
+        ideal = 100_000 * per_file / workers / 3600
+        measured = ideal / (1.0 if workers == 1 else efficiency)
+        print(f"  {workers:>3} workers: {ideal:7.2f} h ideal, {measured:7.2f} h at the measured efficiency")
 
 
 def _start_and_close(workers: int) -> None:

@@ -5,7 +5,8 @@ existing Dask cluster (`--scheduler tcp://HOST:8786`).
         results = ex.map(fn, items)          # fn(item) for each item, in item order
 
 With no scheduler and no worker count asked for, items start in this process; the rest move to
-a LocalCluster (one worker per core) only when their measured cost says it would finish sooner.
+a LocalCluster (one worker per core) only when their measured cost and the idle cores say it
+would finish sooner.
 `fn` must be a module-level function (or a `functools.partial` of one): workers import it by
 name, so remote workers run from the project root with it on PYTHONPATH. Models are loaded once
 per worker process through `cached(key, factory)`. A worker that dies is replaced and its task
@@ -13,6 +14,7 @@ run again (Dask's allowed-failures); Ctrl-C cancels what is left and closes the 
 Results come back to this process, so whatever a task returns is published here, once.
 """
 import logging
+import os
 import re
 import signal
 import statistics
@@ -24,7 +26,8 @@ from core.errors import UserError
 from core.threads import cpu_threads
 
 MIN_CLUSTER_ITEMS = 8       # fewer items always run in this process
-CLUSTER_START_S = 10.0      # a LocalCluster's start-up and shut-down (bench/dask_bench.py measures it)
+CLUSTER_START_S = 10.0      # a LocalCluster's start-up and shut-down: bench/dask_bench.py measured
+                            # 9-17 s with 2 workers on 2 busy cores
 PROBE_S = 2.0               # how long items run here before the cost per item is judged
 CONNECT_TIMEOUT = "10s"
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d+$")
@@ -43,6 +46,12 @@ def cached(key: Hashable, factory: Callable[[], Any]) -> Any:
 def default_workers(threads_per_task: int = 1) -> int:
     """Worker processes that fit this machine's cores when each task uses `threads_per_task`."""
     return max(1, cpu_threads(limit=1024) // threads_per_task)
+
+
+def idle_cores() -> float:
+    """Cores not busy with other work: this machine's cores less the load average besides this
+    process (at least 1), the most a LocalCluster here can speed a job up by."""
+    return max(1.0, cpu_threads(limit=1024) - max(os.getloadavg()[0] - 1.0, 0.0))
 
 
 def check_scheduler(address: str | None) -> str | None:
@@ -109,7 +118,8 @@ class Executor:
     def _run_here(self, fn: Callable, items: list, take: Callable, threaded: bool) -> int:
         """Run items in this process and return how many: all when `local`, none when a worker
         count was asked for; otherwise items run here for PROBE_S seconds, and the rest go to a
-        LocalCluster only if, at the measured cost per item, the cluster would finish sooner."""
+        LocalCluster only if, at the measured cost per item and with the idle cores, the cluster
+        would finish sooner."""
         if not self.local(len(items), threaded) and self.asked:
             return 0
         probing, times = not self.local(len(items), threaded), []
@@ -120,7 +130,7 @@ class Executor:
             if probing and len(times) >= 2 and sum(times) >= PROBE_S:
                 probing = False
                 warm = statistics.median(times[1:])         # the first call also loads the models
-                saved = (len(items) - i - 1) * warm * (1 - 1 / self.workers)
+                saved = (len(items) - i - 1) * warm * (1 - 1 / min(self.workers, idle_cores()))
                 if saved > CLUSTER_START_S + max(times[0] - warm, 0.0):
                     return i + 1
         return len(items)
