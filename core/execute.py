@@ -27,7 +27,7 @@ from core.threads import cpu_threads
 
 MIN_CLUSTER_ITEMS = 8       # fewer items always run in this process
 CLUSTER_START_S = 10.0      # a LocalCluster's start-up and shut-down: bench/dask_bench.py measured
-                            # 9-17 s with 2 workers on 2 busy cores
+                            # 9-18 s with 2 workers on 2 busy cores
 PROBE_S = 2.0               # how long items run here before the cost per item is judged
 CONNECT_TIMEOUT = "10s"
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d+$")
