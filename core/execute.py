@@ -32,7 +32,7 @@ PROBE_S = 2.0               # how long items run here before the cost per item i
 CONNECT_TIMEOUT = "10s"
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s/:]+:\d+$")
 _CACHE: dict = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()          # a factory may itself use `cached`
 
 
 def cached(key: Hashable, factory: Callable[[], Any]) -> Any:
