@@ -23,7 +23,6 @@ from core.config import ROOT, config_to_dict, load_config, resolve_path
 from core.errors import ConfigError, UserError
 from ser.config import Experiment, data_sources, load_experiment
 
-LOGGERS = ("tensorboard", "mlflow", "wandb")
 SCORES = ("uar", "accuracy", "macro_f1")
 
 

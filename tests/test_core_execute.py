@@ -66,10 +66,10 @@ def test_by_default_cheap_items_stay_here_and_costly_ones_move_to_a_cluster(monk
         assert ex.map(abs, range(-200, 0)) == list(range(200, 0, -1)) and ex.client is None
     monkeypatch.setattr(execute, "CLUSTER_START_S", 0.5)      # as if start-up were cheap
     with Executor() as ex:
-        assert ex.map(_slow_square, range(20)) == [x * x for x in range(20)] and ex.client is not None
+        assert ex.map(_slow_square, range(12)) == [x * x for x in range(12)] and ex.client is not None
     monkeypatch.setattr(execute, "idle_cores", lambda: 1.0)    # the cores are busy: a cluster cannot help
     with Executor() as ex:
-        assert ex.map(_slow_square, range(20)) == [x * x for x in range(20)] and ex.client is None
+        assert ex.map(_slow_square, range(12)) == [x * x for x in range(12)] and ex.client is None
 
 
 def _dies_once(marker_dir: str, victim: str, fs, cache_dir, path: str):

@@ -141,7 +141,7 @@ def test_thirty_minute_input_in_bounded_memory(ravdess_clip, tmp_path):
 
 def test_parallel_batch_numbers_are_unique_gap_free_and_as_in_one_process(shared_data, tmp_path):
     """A 2-worker LocalCluster batch publishes the same input -> number map and labels as one process."""
-    clips = sorted((shared_data / "ravdess" / "Actor_03").glob("03-01-0[2-6]-01-01-01-03.flac"))
+    clips = sorted((shared_data / "ravdess" / "Actor_03").glob("03-01-0[2-5]-01-01-01-03.flac"))
     (tmp_path / "in").mkdir()
     for clip in clips:
         (tmp_path / "in" / clip.name).symlink_to(clip)
