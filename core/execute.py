@@ -176,8 +176,7 @@ def dask_setup(worker) -> None:
 
 
 def run_tasks(fn: Callable, items: Iterable, scheduler: str | None = None, workers: int | None = None,
-              **options) -> list:
+              min_items: int = MIN_CLUSTER_ITEMS, **options) -> list:
     """One `Executor.map` call with its own executor (see `Executor.map` for the options)."""
-    min_items = options.pop("min_items", MIN_CLUSTER_ITEMS)
     with Executor(scheduler, workers, min_items) as ex:
         return ex.map(fn, items, **options)
