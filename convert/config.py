@@ -51,11 +51,18 @@ class TextConfig:
 
 
 @dataclass
+class BatchConfig:
+    workers: int | None = None      # conversions at once on this machine; None: one per 4 cores
+    scheduler: str | None = None    # or an existing Dask cluster: tcp://HOST:8786 (docs/scale.md)
+
+
+@dataclass
 class DetectConfig:
     ser: SerConfig
     asr: AsrConfig = field(default_factory=AsrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
     text: TextConfig = field(default_factory=TextConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     min_duration_s: float = 0.3     # shorter inputs are refused
     window_s: float = 30.0          # longer inputs: keep-voice renders in windows cut at pauses

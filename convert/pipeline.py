@@ -81,6 +81,11 @@ class Converter:
 
     def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
         """Convert one file and publish it as the next `N.wav` + `N.json` in `folder`."""
+        return publish(folder, *self.make(path, request))
+
+    def make(self, path: str | Path, request: Request) -> tuple[np.ndarray, int, dict, bytes | None]:
+        """Convert one file: (output audio, its rate, the report without its output path, the
+        picture's PNG bytes when `request.plots`)."""
         clock = _Clock()
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         wav16 = resample(wav, sr, ASR_SR)
@@ -141,13 +146,9 @@ class Converter:
             },
             "check": check,
             "notes": _notes(request, detected),
+            "timings_s": clock.finish(),
         }
-        with OutputSlot(folder) as slot:
-            report["output"] = str(slot.wav_path)
-            report["plots"] = str(slot.png_path) if png else None
-            report["timings_s"] = clock.finish()
-            slot.publish(out, out_sr, report, png)
-        return report
+        return out, out_sr, report, png
 
     def picture(self, wav, sr, detected, out, out_sr, check) -> bytes:
         """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities)."""
@@ -232,6 +233,16 @@ class Converter:
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
                 "probabilities": predicted and _rounded(predicted.probabilities),
                 "transcript": heard, "wer": error, "warnings": problems}
+
+
+def publish(folder: str | Path, wav: np.ndarray, sr: int, report: dict, png: bytes | None = None) -> dict:
+    """Publish a conversion as the next free `N.wav` + `N.json` (+ `N.png`) in `folder`; the
+    report gets their paths."""
+    with OutputSlot(folder) as slot:
+        report["output"] = str(slot.wav_path)
+        report["plots"] = str(slot.png_path) if png else None
+        slot.publish(wav, sr, report, png)
+    return report
 
 
 def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:

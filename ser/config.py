@@ -68,7 +68,8 @@ class Train:
     epochs: int = 30                            # Keras models only
     batch_size: int = 32
     learning_rate: float = 1e-3
-    workers: int = 2                            # feature-extraction processes
+    workers: int | None = None                  # feature-extraction processes (None: the cores)
+    scheduler: str | None = None                # or an existing Dask cluster: tcp://HOST:8786
     balance: Literal["class", "corpus"] = "class"   # 'corpus': every corpus weighs the same in each class
 
 

@@ -26,7 +26,8 @@ def prepare(cfg: Experiment, progress: bool = True):
     """The dataset rows that have features, their features, and the feature sets used."""
     sets = build_feature_sets(cfg.features, cfg.source)
     df = load_dataset(data_sources(cfg), cfg.data.classes, cfg.data.label_map)
-    X, failures = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress)
+    X, failures = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress,
+                                cfg.train.scheduler)
     ok = np.array([x is not None for x in X], dtype=bool)
     if not ok.any():
         raise UserError(f"no clip of the dataset could be used ({failures[0] if failures else 'none'})")
@@ -40,7 +41,8 @@ def augmented(cfg: Experiment, df, sets, progress: bool = True) -> list[list[np.
     copies = []
     for k in range(cfg.data.augment.copies):
         variant = Variant(cfg.data.augment, k, cfg.seed)
-        X, _ = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress, variant)
+        X, _ = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress,
+                             cfg.train.scheduler, variant)
         copies.append(X)
     return [[c[i] for c in copies if c[i] is not None] for i in range(len(df))]
 

@@ -122,3 +122,16 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
 
 def _describe(specs: list[dict]) -> str:
     return " + ".join(s["name"] + (str(s["params"]) if s["params"] else "") for s in specs)
+
+
+def file_features(source: str, overrides: tuple, path) -> tuple[np.ndarray | None, str | None]:
+    """(features, None) of one audio file for the recognizer of `source`, or (None, why not); a task
+    for `core.execute`, so the recognizer loads once per process (per Dask worker)."""
+    from core.audio import load_audio
+    from core.execute import cached
+    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
+    try:
+        wav, _ = load_audio(path, sr=SR)
+        return rec.features(wav, SR, str(path)), None
+    except UserError as e:
+        return None, str(e)
