@@ -19,7 +19,7 @@ from core.cli import add_config_options, add_execution_options, run
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("audio", nargs="+", help="audio files or folders")
-    add_config_options(parser, "configs/example.yaml", what="experiment YAML or checkpoint folder")
+    add_config_options(parser, "configs/multicorpus.yaml", what="experiment YAML or checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print a JSON list with all probabilities")
     parser.add_argument("--normalise", choices=["none", "batch"], default="none",
                         help="'batch': standardise features over all given files first (use for one "

@@ -68,7 +68,7 @@ def extraction_rtf(sets, clips: int = 12) -> float:
     return (time.perf_counter() - t) / sum(len(w) / SR for w in waves[1:])
 
 
-def predict_latency(config: str = "configs/example.yaml", repeats: int = 5) -> float:
+def predict_latency(config: str, repeats: int = 5) -> float:
     """Median seconds for Recognizer.predict on one 4 s clip, model already loaded and warm."""
     from ser.recognizer import load_recognizer
     rec = load_recognizer(config)

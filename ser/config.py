@@ -83,7 +83,8 @@ class Eval:
 
 @dataclass
 class Calibration:
-    method: Literal["none", "temperature"] = "temperature"     # fitted on held-out speakers' predictions
+    method: Literal["none", "temperature"] = "temperature"
+    fit_on: Literal["speakers", "corpora"] = "speakers"     # held-out speakers' or held-out corpora's predictions
     uncertain_below: float = 0.0                # top probability under this: the label is 'uncertain'
 
     def __post_init__(self):

@@ -118,7 +118,7 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
                                            labels)["uar"] for c in sorted(set(corpora))}
         if cfg.eval.cross_corpus and cfg.data.normalise != "speaker":
             cross = leave_one_corpus_out(trainer, df, labels)
-    temperature, result["calibration"] = calibrate(cfg, probs[tested], y[tested], cross)
+    temperature, result["calibration"] = calibrate(cfg, probs[tested], y[tested], corpora[tested], cross)
     if cross:
         result["cross_corpus"] = cross.pop("scores")
     result["eval_seconds"] = round(time.perf_counter() - t0, 1)
@@ -129,36 +129,38 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
     return result
 
 
-def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, cross: dict | None) -> tuple[float, dict]:
+def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, corpora: np.ndarray,
+              cross: dict | None) -> tuple[float, dict]:
     """The temperature to ship and how calibrated it leaves held-out speakers and corpora.
 
-    With held-out corpora (`cross`), the temperature is fitted on their pooled predictions (what
-    the model does on speech from elsewhere, the product's case); each corpus's ECE then uses a
-    temperature fitted on the other corpora alone. Otherwise it is fitted on held-out speakers."""
+    `calibration.fit_on: speakers` fits it on the out-of-fold predictions (speakers the model
+    did not see); `corpora` on the pooled leave-one-corpus-out predictions. Each held-out
+    corpus's ECE uses a temperature fitted the same way without that corpus's clips."""
     if cfg.calibration.method == "none":
-        t_speakers = t_corpora = 1.0
+        def fit(pool):
+            return 1.0
     else:
-        t_speakers = fit_temperature(probs, y)
-        t_corpora = fit_temperature(np.concatenate(cross["probs"]), np.concatenate(cross["truth"])) if cross else None
-    temperature = t_corpora or t_speakers
+        def fit(pool):
+            return fit_temperature(np.concatenate([p for p, _ in pool]), np.concatenate([t for _, t in pool]))
+    by_corpus = cross is not None and cfg.calibration.fit_on == "corpora"
+    if by_corpus:
+        pools = {c: (p, t) for c, p, t in zip(cross["corpora"], cross["probs"], cross["truth"])}
+    else:
+        pools = {c: (probs[corpora == c], y[corpora == c]) for c in sorted(set(corpora))}
+    temperature = fit(list(pools.values()))
     calibrated = scale(probs, temperature)
     sure = calibrated.max(1) >= cfg.calibration.uncertain_below
-    report = {"method": cfg.calibration.method, "fitted_on": "held-out corpora" if cross else "held-out speakers",
-              "temperature": round(temperature, 4), "temperature_speakers": round(t_speakers, 4),
-              "ece_before": expected_calibration_error(probs, y),
-              "ece_speakers": expected_calibration_error(scale(probs, t_speakers), y),
-              "ece": expected_calibration_error(calibrated, y),
+    report = {"method": cfg.calibration.method, "fitted_on": f"held-out {cfg.calibration.fit_on}" if cross
+              else "held-out speakers", "temperature": round(temperature, 4),
+              "ece_before": expected_calibration_error(probs, y), "ece": expected_calibration_error(calibrated, y),
               "uncertain_below": cfg.calibration.uncertain_below, "uncertain_share": float(1 - sure.mean()),
               "accuracy_when_certain": float(np.mean(calibrated[sure].argmax(1) == y[sure])) if sure.any() else None}
     if cross:
         per_corpus = {}
-        for k, corpus in enumerate(cross["corpora"]):
-            others = [j for j in range(len(cross["corpora"])) if j != k]
-            t = 1.0 if cfg.calibration.method == "none" else fit_temperature(
-                np.concatenate([cross["probs"][j] for j in others]), np.concatenate([cross["truth"][j] for j in others]))
-            per_corpus[corpus] = {"temperature": round(t, 4), "ece_before": expected_calibration_error(
-                cross["probs"][k], cross["truth"][k]), "ece": expected_calibration_error(
-                scale(cross["probs"][k], t), cross["truth"][k])}
+        for corpus, p, truth in zip(cross["corpora"], cross["probs"], cross["truth"]):
+            t = fit([v for c, v in pools.items() if c != corpus])
+            per_corpus[corpus] = {"temperature": round(t, 4), "ece_before": expected_calibration_error(p, truth),
+                                  "ece": expected_calibration_error(scale(p, t), truth)}
         report["held_out_corpora"] = per_corpus
         report["held_out_corpora_mean_ece"] = float(np.mean([v["ece"] for v in per_corpus.values()]))
     return temperature, report

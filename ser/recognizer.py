@@ -13,7 +13,7 @@ from ser.data import canonical_label
 from ser.features import SR, build_feature_sets, extract_wave
 from ser.models import load_checkpoint
 
-DEFAULT_CONFIG = "configs/example.yaml"
+DEFAULT_CONFIG = "configs/multicorpus.yaml"
 
 
 UNCERTAIN = "uncertain"
