@@ -5,7 +5,8 @@ contour (log amplitude) from its style vector, then decodes them to audio. `edit
 adds inputs that act on those predictions before the decoder sees them, so the decoder
 renders the emotion's voice quality along with its timing, pitch and loudness:
 
-    duration_scale [1, tokens]  multiplies each token's predicted duration (before rounding)
+    duration_scale [1, tokens]  multiplies each token's predicted duration (before rounding,
+                                which then follows the running sum so small changes add up)
     f0_shift       [1]          multiplies the F0 contour (2 ** (semitones / 12))
     f0_range       [1]          expands voiced F0 around its log-mean: exp(c + range * (log f0 - c))
     energy_offset  [1]          added to the energy contour (natural-log amplitude)
@@ -46,8 +47,18 @@ def editable_graph(model: bytes) -> bytes:
     const = lambda name, value: helper.make_node("Constant", [], [name], name=name,
                                                  value=helper.make_tensor(name, TensorProto.FLOAT, [], [value]))
     op = lambda kind, ins, out, **kw: helper.make_node(kind, ins, [out], name=out, **kw)
+    ints = lambda name, values: helper.make_node("Constant", [], [name], name=name,
+                                                 value=helper.make_tensor(name, TensorProto.INT64, [len(values)], values))
     nodes = [
-        op("Mul", [DURATIONS, "duration_scale"], "pe/durations"),
+        # scaled durations, rounded along their running sum so the total survives (a 2-frame
+        # phoneme stretched by 1.1 would otherwise round back to 2 frames)
+        op("Mul", [DURATIONS, "duration_scale"], "pe/scaled"),
+        ints("pe/axis", [1]), ints("pe/start", [0]), ints("pe/end", [-1]), ints("pe/pad", [0, 1, 0, 0]),
+        op("CumSum", ["pe/scaled", "pe/axis"], "pe/running"),
+        op("Round", ["pe/running"], "pe/running_rounded"),
+        op("Slice", ["pe/running_rounded", "pe/start", "pe/end", "pe/axis"], "pe/running_before"),
+        op("Pad", ["pe/running_before", "pe/pad"], "pe/previous"),
+        op("Sub", ["pe/running_rounded", "pe/previous"], "pe/durations"),
         const("pe/voiced_hz", VOICED_HZ), const("pe/one", 1.0), const("pe/eps", 1e-6),
         op("Greater", [F0, "pe/voiced_hz"], "pe/voiced"),
         op("Cast", ["pe/voiced"], "pe/voiced_f", to=TensorProto.FLOAT),
