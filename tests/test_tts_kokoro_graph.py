@@ -61,3 +61,17 @@ def test_energy_offset_moves_the_energy_contour(engine):
     _, c0 = _speak(engine)
     _, c1 = _speak(engine, Prosody(energy=10.0))
     assert np.allclose(c1["energy"] - c0["energy"], 10 * np.log(10) / 20, atol=1e-4)
+
+
+def test_synthesize_puts_the_emotions_profile_on_the_contours(engine):
+    from tts import synthesize
+    from tts.render import profile
+    synthesize(TEXT, emotion="neutral", voice="youngwoman")
+    neutral = engine.last_contours[0]
+    synthesize(TEXT, emotion="angry", voice="youngwoman")
+    angry = engine.last_contours[0]
+    voiced = angry["f0_predicted"] > 50
+    shift = np.median(12 * np.log2(angry["f0"][voiced] / angry["f0_predicted"][voiced]))
+    assert abs(shift - profile("angry").pitch) < 0.5                 # +3.4 st, on the decoder's input
+    synthesize(TEXT, emotion="sad", voice="youngwoman", intensity="strong")
+    assert engine.last_contours[0]["durations"].sum() > 1.1 * neutral["durations"].sum()   # rate 0.79

@@ -252,8 +252,12 @@ class EmotiVoice:
         return load_audio(out, sr=self.sample_rate)[0]
 
 
-@lru_cache(maxsize=8)
 def load_engine(name: str, model: str | None = None):
     """The engine `name` built once per process (per model file)."""
+    return _load_engine(name, model)
+
+
+@lru_cache(maxsize=8)
+def _load_engine(name: str, model: str | None):
     factory = ENGINES.get(name)
     return factory(model) if model else factory()

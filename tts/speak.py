@@ -38,7 +38,7 @@ def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
     own = name == spec.engine
     rate = spec.rate * (1.0 if inside else prosody.rate)
     extra = {"prosody": prosody, "pitch": spec.pitch if own else 0.0} if inside else {}
-    pause = np.zeros(int(SENTENCE_PAUSE / (rate * prosody.rate if inside else rate) * tts.sample_rate), np.float32)
+    pause = np.zeros(int(SENTENCE_PAUSE / (spec.rate * prosody.rate) * tts.sample_rate), np.float32)
     parts = []
     for sentence in sentences:
         parts += [tts(sentence, speaker, rate, emotion, language, **extra), pause]
