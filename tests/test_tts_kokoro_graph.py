@@ -3,8 +3,9 @@ contours inside the synthesis (the contours the decoder receives are read back a
 import numpy as np
 import pytest
 
+from core.errors import UserError
 from tts.engines import load_engine
-from tts.kokoro_graph import phoneme_class, prosody_inputs
+from tts.kokoro_graph import editable_graph, phoneme_class, prosody_inputs
 from tts.render import Prosody, measure
 
 TEXT = "The birch canoe slid on the smooth planks."
@@ -75,3 +76,12 @@ def test_synthesize_puts_the_emotions_profile_on_the_contours(engine):
     assert abs(shift - profile("angry").pitch) < 0.5                 # +3.4 st, on the decoder's input
     synthesize(TEXT, emotion="sad", voice="youngwoman", intensity="strong")
     assert engine.last_contours[0]["durations"].sum() > 1.1 * neutral["durations"].sum()   # rate 0.79
+
+
+def test_a_graph_without_the_known_tensors_is_refused():
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    other = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x],
+                                                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]))
+    with pytest.raises(UserError, match="not the graph tts/kokoro_graph.py edits"):
+        editable_graph(other.SerializeToString())

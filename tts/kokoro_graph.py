@@ -2,8 +2,8 @@
 
 Kokoro (StyleTTS2 family) predicts per-phoneme durations, an F0 contour (Hz) and an energy
 contour (log amplitude) from its style vector, then decodes them to audio. `editable_graph`
-adds inputs that act on those predictions before the decoder sees them, so the decoder
-renders the emotion's voice quality along with its timing, pitch and loudness:
+adds inputs that act on those predictions before the decoder sees them, so the decoder itself,
+not a post-processor, renders the voice at the emotion's timing, pitch and energy:
 
     duration_scale [1, tokens]  multiplies each token's predicted duration (before rounding,
                                 which then follows the running sum so small changes add up)
@@ -15,6 +15,8 @@ and outputs the contours it hands the decoder (`durations` in frames, `f0_predic
 `energy`). The graph is edited in memory; the installed weights are never touched.
 """
 import numpy as np
+
+from core.errors import UserError
 
 DURATIONS = "/encoder/Div_output_0"     # predicted durations / speed, consumed by /encoder/Round
 ROUNDED = "/encoder/Cast_output_0"      # the integer durations the alignment is built from
@@ -43,7 +45,8 @@ def editable_graph(model: bytes) -> bytes:
     found = {o for n in g.node for o in n.output}
     missing = [t for t in (DURATIONS, ROUNDED, F0, ENERGY) if t not in found]
     if missing:
-        raise ValueError(f"not the Kokoro graph this code knows: no tensor {', '.join(missing)}")
+        raise UserError(f"the installed Kokoro model is not the graph tts/kokoro_graph.py edits (no tensor "
+                        f"{', '.join(missing)}); reinstall the pinned versions: pip install -r requirements.txt")
     const = lambda name, value: helper.make_node("Constant", [], [name], name=name,
                                                  value=helper.make_tensor(name, TensorProto.FLOAT, [], [value]))
     op = lambda kind, ins, out, **kw: helper.make_node(kind, ins, [out], name=out, **kw)
