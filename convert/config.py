@@ -27,7 +27,7 @@ class SerConfig:
 class AsrConfig:
     backend: str = "whisper"
     model: str = "base"
-    language: str = "en"            # 'auto' detects the language
+    language: str = "auto"          # detect the language (the voice then speaks it), or a code such as en
 
 
 @dataclass

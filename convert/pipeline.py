@@ -115,7 +115,8 @@ class Converter:
         else:
             target = request.emotion
         self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
-        out, out_sr = self.render(wav, sr, words, target, request)
+        language = transcript.language if transcript and transcript.language else self.text_language()
+        out, out_sr = self.render(wav, sr, words, target, request, language)
         clock.lap("tts")
 
         check = self.self_check(out, out_sr, target, words) if request.check else None
@@ -203,14 +204,20 @@ class Converter:
             self.say(f"note: no transcript ({e})")
             return None
 
-    def render(self, wav, sr, words, target, request) -> tuple[np.ndarray, int]:
+    def text_language(self) -> str:
+        """The language of words given with --text: the configured ASR language, English when 'auto'."""
+        return "en" if self.config.asr.language == "auto" else self.config.asr.language
+
+    def render(self, wav, sr, words, target, request, language: str = "en") -> tuple[np.ndarray, int]:
+        """The output: `words` spoken in `language` by the requested voice, or the input re-rendered."""
         if request.keep_voice:
             from tts import render_emotion
             parts = [render_emotion(w, sr, target, request.intensity)
                      for w in _windows(wav, sr, self.config.window_s)]
             return np.concatenate(parts).astype(np.float32), sr
         from tts import synthesize
-        return synthesize(words, target, request.speaker, request.intensity, engine=self.config.tts.engine)
+        return synthesize(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
+                          language=language)
 
     def self_check(self, out, out_sr, target, words) -> dict:
         """Run SER and ASR on the output: is `target` recognised, how many words survived."""
