@@ -214,7 +214,7 @@ def main() -> None:
     parser.add_argument("--intensity", default="normal")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")
     parser.add_argument("--judge", default="on", choices=["on", "off"], help="the independent judge")
-    parser.add_argument("--ser", default="configs/example.yaml",
+    parser.add_argument("--ser", default="configs/multicorpus.yaml",
                         help="SER config or checkpoint for the per-file score; 'off' skips SER")
     parser.add_argument("--ser-per-voice", default="configs/speaker_norm.yaml",
                         help="SER for the per-voice score (trained per speaker, as the issue's protocol asks)")
