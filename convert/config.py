@@ -10,7 +10,7 @@ from core.errors import ConfigError
 class SerConfig:
     config: ExistingPath            # SER experiment config (or checkpoint folder) of the recogniser
     window_s: float = 4.0           # SER reads the input in windows of about this length, cut at pauses
-    normalise: Literal["none", "recording"] = "recording"   # standardise a long input's windows together
+    normalise: Literal["none", "recording"] = "none"   # "recording": standardise a long input's windows together
     normalise_min_windows: int = 5  # ... when it has at least this many windows of speech
     uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
 

@@ -135,7 +135,8 @@ def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, corpora: np.nda
 
     `calibration.fit_on: speakers` fits it on the out-of-fold predictions (speakers the model
     did not see); `corpora` on the pooled leave-one-corpus-out predictions. Each held-out
-    corpus's ECE uses a temperature fitted the same way without that corpus's clips."""
+    corpus's ECE uses a temperature fitted the same way without that corpus's clips, and is
+    measured on the labels it shares with the others (renormalised), as its UAR is."""
     if cfg.calibration.method == "none":
         def fit(pool):
             return 1.0
@@ -157,8 +158,11 @@ def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, corpora: np.nda
               "accuracy_when_certain": float(np.mean(calibrated[sure].argmax(1) == y[sure])) if sure.any() else None}
     if cross:
         per_corpus = {}
-        for corpus, p, truth in zip(cross["corpora"], cross["probs"], cross["truth"]):
+        for corpus, p, truth, shared in zip(cross["corpora"], cross["probs"], cross["truth"], cross["shared"]):
             t = fit([v for c, v in pools.items() if c != corpus])
+            if len(shared) > 1:     # on the labels the corpus has, as its UAR (a corpus without
+                p = p[:, shared] / p[:, shared].sum(1, keepdims=True)   # 'neutral' cannot be wrong by it)
+                truth = np.searchsorted(shared, truth)
             per_corpus[corpus] = {"temperature": round(t, 4), "ece_before": expected_calibration_error(p, truth),
                                   "ece": expected_calibration_error(scale(p, t), truth)}
         report["held_out_corpora"] = per_corpus
@@ -178,14 +182,14 @@ def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
     """
     y, X = trainer.y, trainer.X
     corpora, speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].to_numpy()
-    scores, names, all_probs, truths = {}, [], [], []
+    scores, names, all_probs, truths, shared_labels = {}, [], [], [], []
     for corpus in sorted(set(corpora)):
         train, test = np.flatnonzero(corpora != corpus), corpora == corpus
         shared = sorted(set(y[train]) & set(y[test]))
         test = np.flatnonzero(test & np.isin(y, shared))
         model = trainer.fit(train)
         probs = model.predict_proba([X[i] for i in test])
-        names.append(corpus), all_probs.append(probs), truths.append(y[test])
+        names.append(corpus), all_probs.append(probs), truths.append(y[test]), shared_labels.append(shared)
         entry = {"labels": [labels[k] for k in shared], "clips": int(len(test))}
         if len(shared) < 2:         # UAR over one label is meaningless; report its recall among all
             entry["recall"] = float(np.mean(probs.argmax(1) == y[test]))
@@ -204,7 +208,7 @@ def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
     done = [v for v in scores.values() if "single_clip" in v]
     scores["mean_uar"] = float(np.mean([v["single_clip"]["uar"] for v in done])) if done else None
     scores["mean_uar_speaker_norm"] = float(np.mean([v["speaker_norm"]["uar"] for v in done])) if done else None
-    return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths}
+    return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths, "shared": shared_labels}
 
 
 def _per_speaker(model, feats: list[np.ndarray], speakers: np.ndarray) -> list[np.ndarray]:
