@@ -3,21 +3,27 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from core.config import ExistingPath, Range
+from core.errors import ConfigError
 
 
 @dataclass
 class SerConfig:
     config: ExistingPath            # SER experiment config (or checkpoint folder) of the recogniser
     window_s: Annotated[float, Range(1, 60)] = 4.0      # SER reads the input in windows of about this length, cut at pauses
-    normalise: Literal["none", "recording"] = "recording"   # standardise a long input's windows together
+    normalise: Literal["none", "recording"] = "none"   # "recording": standardise a long input's windows together
     normalise_min_windows: Annotated[int, Range(2)] = 5    # ... when it has at least this many windows of speech
+    uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
+
+    def __post_init__(self):
+        if self.uncertain_below is not None and not 0 <= self.uncertain_below < 1:
+            raise ConfigError(f"key 'ser.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
 
 
 @dataclass
 class AsrConfig:
     backend: str = "whisper"
     model: str = "base"
-    language: str = "en"            # 'auto' detects the language
+    language: str = "auto"          # detect the language (the voice then speaks it), or a code such as en
 
 
 @dataclass
@@ -34,10 +40,25 @@ class CheckConfig:
 
 
 @dataclass
+class TextConfig:
+    enabled: bool = True            # the transcript's emotion (text_emotion, fused_emotion in the report)
+    model: str = "nrc"              # see ser/text.py: the NRC Emotion Lexicon
+    weight: Annotated[float, Range(0, 1)] = 0.3     # late fusion: (1 - weight) * voice + weight * text
+
+
+@dataclass
+class BatchConfig:
+    workers: Annotated[int | None, Range(1)] = None     # conversions at once on this machine; None: one per 4 cores
+    scheduler: str | None = None    # or an existing Dask cluster: tcp://HOST:8786 (docs/scale.md)
+
+
+@dataclass
 class DetectConfig:
     ser: SerConfig
     asr: AsrConfig = field(default_factory=AsrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     min_duration_s: Annotated[float, Range(0, 60)] = 0.3     # shorter inputs are refused
     window_s: Annotated[float, Range(1, 600)] = 30.0          # longer inputs: keep-voice renders in windows cut at pauses

@@ -1,4 +1,4 @@
-"""Numbered outputs: `N.wav` + `N.json`, reserved atomically and published together.
+"""Numbered outputs: `N.wav` + `N.json` (+ `N.png`), reserved atomically and published together.
 
 A run reserves the next number by creating the folder `.N.partial` (``os.mkdir`` is atomic,
 so concurrent runs never get the same N), writes both files inside it (the audio streamed
@@ -20,7 +20,7 @@ from core.audio import check_writable, save_audio, write_error
 
 __all__ = ["OutputSlot", "check_writable"]
 
-_NUMBERED = re.compile(r"^\.?(\d+)(\.wav|\.json|\.partial)$")
+_NUMBERED = re.compile(r"^\.?(\d+)(\.wav|\.json|\.png|\.partial)$")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 WHERE = "another --output-dir"
@@ -57,7 +57,7 @@ class OutputSlot:
             except FileExistsError:
                 number += 1
                 continue
-            if any((self.folder / f"{number}{ext}").exists() for ext in (".wav", ".json")):
+            if any((self.folder / f"{number}{ext}").exists() for ext in (".wav", ".json", ".png")):
                 self.partial.rmdir()    # published by a run that released N meanwhile
                 number += 1
                 continue
@@ -70,23 +70,49 @@ class OutputSlot:
         self.number = number
         self.wav_path = self.folder / f"{number}.wav"
         self.json_path = self.folder / f"{number}.json"
+        self.png_path = self.folder / f"{number}.png"
 
     def save_audio(self, audio: np.ndarray | Iterable[np.ndarray], sr: int) -> Path:
         """Write the audio (an array or chunks, streamed) inside the reservation; returns that file."""
         return save_audio(self.partial / self.wav_path.name, audio, sr, where=WHERE)
 
-    def publish(self, report: dict) -> None:
-        """Write the report beside the saved audio, then link both into place together."""
+    def take_audio(self, source: Path) -> Path:
+        """Move a finished audio file (written elsewhere, in this slot's format) into the
+        reservation; a rename on the same file system, else a copy. Returns the reserved file."""
+        target = self.partial / self.wav_path.name
         try:
-            (self.partial / self.json_path.name).write_text(
+            shutil.move(source, target)
+        except OSError as e:
+            raise write_error(self.wav_path, e, WHERE) from None
+        return target
+
+    def write_audio_bytes(self, data: bytes) -> Path:
+        """Write an audio file's bytes (in this slot's format) inside the reservation."""
+        target = self.partial / self.wav_path.name
+        try:
+            with open(target, "xb") as f:
+                f.write(data)
+        except OSError as e:
+            raise write_error(self.wav_path, e, WHERE) from None
+        return target
+
+    def publish(self, report: dict, png: bytes | None = None) -> None:
+        """Write the report (and `png` as N.png) beside the saved audio, then link them into place together."""
+        paths = [self.wav_path, self.json_path] + ([] if png is None else [self.png_path])
+        path = self.json_path
+        try:
+            (self.partial / path.name).write_text(
                 json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            for path in (self.wav_path, self.json_path):      # temporary files are private (0600)
+            if png is not None:
+                path = self.png_path
+                (self.partial / path.name).write_bytes(png)
+            for path in paths:      # temporary files are private (0600)
                 os.chmod(self.partial / path.name, 0o666 & ~_UMASK)
         except OSError as e:
-            raise write_error(self.json_path, e, WHERE) from None
+            raise write_error(path, e, WHERE) from None
         published = []
         try:
-            for path in (self.wav_path, self.json_path):
+            for path in paths:
                 os.link(self.partial / path.name, path)
                 published.append(path)
         except BaseException as e:

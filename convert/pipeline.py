@@ -8,7 +8,9 @@ memory does not grow with the length of the speech.
 """
 import csv
 import io
+import tempfile
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from core.audio import list_audio, load_audio, resample
+from core.audio import list_audio, load_audio, resample, save_audio
 from core.config import MAX_MANIFEST_BYTES, read_text
 from core.errors import AudioError, UserError
 from core.labels import EMOTIONS, normalise_emotion
@@ -39,6 +41,7 @@ class Request:
     keep_voice: bool = False
     intensity: str | float = "normal"
     check: bool = True
+    plots: bool = False         # also write N.png: input and output side by side (convert/plots.py)
 
     def __post_init__(self):
         from tts import parse_intensity, voice_names
@@ -61,10 +64,11 @@ class Request:
         parse_intensity(self.intensity)     # raises a UserError naming the valid forms
 
     def check_engine(self, engine: str | None) -> None:
-        """A UserError now, before any model loads, when the voice has no speaker for `engine`."""
+        """A UserError now, before any model loads, when the voice has no speaker for `engine`
+        (the language is checked once the transcript names it)."""
         if not self.keep_voice:
             from tts import resolve_engine
-            resolve_engine(self.speaker, engine)
+            resolve_engine(self.speaker, engine, language=None)
 
 
 class Converter:
@@ -80,6 +84,11 @@ class Converter:
             from ser import load_recognizer
             self.say(f"loading emotion recogniser ({self.config.ser.config})…")
             self.recognizer = load_recognizer(self.config.ser.config)
+            if self.config.ser.uncertain_below is not None:
+                self.recognizer.uncertain_below = self.config.ser.uncertain_below
+        if self.config.text.enabled:
+            from ser.text import load_text_model
+            load_text_model(self.config.text.model)      # a few ms; an unknown name fails here
         if asr and self.asr is None:
             from asr import load_asr
             cfg = self.config.asr
@@ -87,7 +96,32 @@ class Converter:
             self.asr = load_asr(backend=cfg.backend, model=cfg.model, language=cfg.language)
 
     def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
-        """Convert one file and publish it as the next `N.wav` + `N.json` in `folder`."""
+        """Convert one file and publish it as the next `N.wav` + `N.json` (+ `N.png`) in `folder`;
+        the output is streamed straight into the reservation and checked from there."""
+        job = self.start(path, request)
+        with OutputSlot(folder) as slot:
+            out_path = slot.save_audio(job.chunks, job.sr)
+            report, png = self.finish(job, out_path)
+            return _publish(slot, report, png)
+
+    def make(self, path: str | Path, request: Request,
+             folder: str | Path | None = None) -> tuple[Path, int, dict, bytes | None]:
+        """Convert one file without publishing it (what a batch's workers do): (a new WAV file in
+        `folder` (default: the system's temporary folder) the output was streamed into, its rate,
+        the report without its output path, the picture's PNG bytes when `request.plots`).
+        `publish` moves the file into place; a caller that does not publish deletes it."""
+        job = self.start(path, request)
+        out_path = Path(folder or tempfile.gettempdir()) / f"detect-{uuid.uuid4().hex}.wav"
+        try:
+            save_audio(out_path, job.chunks, job.sr, where="another temporary folder (TMPDIR)")
+            report, png = self.finish(job, out_path)
+        except BaseException:
+            out_path.unlink(missing_ok=True)
+            raise
+        return out_path, job.sr, report, png
+
+    def start(self, path: str | Path, request: Request) -> "_Job":
+        """SER, ASR and the words' emotion of one input; the output as chunks still to be made."""
         clock = _Clock()
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         wav16 = resample(wav, sr, ASR_SR)
@@ -102,6 +136,8 @@ class Converter:
             wav = None                  # only keep-voice needs the input again; the rest reads the file
         transcript = None if request.text is not None else self.transcribe(path, optional=request.keep_voice)
         clock.lap("asr")
+        text, fused = self.read_words(transcript.text if transcript else "", detected)
+        clock.lap("text")
 
         words = request.text if request.text is not None else (transcript.text if transcript else "")
         if not request.keep_voice and not words.strip():
@@ -117,50 +153,70 @@ class Converter:
                          f"{detected.confidence:.0%}); speaking as neutral")
         else:
             target = request.emotion
-        chunks, out_sr = self.render(wav, sr, words, target, request)
+        language = transcript.language if transcript and transcript.language else self.text_language()
+        chunks, out_sr = self.render(wav, sr, words, target, request, language)
         self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
-        with OutputSlot(folder) as slot:
-            out_path = slot.save_audio(chunks, out_sr)
-            clock.lap("tts")
-            check = self.self_check(out_path, target, words) if request.check else None
-            clock.lap("check")
-            report = self.report(path, duration, sr, detected, transcript, words, target, request, check)
-            report["output"] = str(slot.wav_path)
-            report["timings_s"] = clock.finish()
-            slot.publish(report)
-        return report
+        return _Job(path, request, clock, duration, sr, detected, transcript, text, fused, words, target,
+                    chunks, out_sr)
 
-    def report(self, path, duration, sr, detected, transcript, words, target, request, check) -> dict:
-        cfg = self.config
+    def finish(self, job: "_Job", out_path: Path) -> tuple[dict, bytes | None]:
+        """Check the written output, draw it when asked: (the report, PNG bytes or None)."""
+        job.clock.lap("tts")
+        check = self.self_check(out_path, job.target, job.words) if job.request.check else None
+        job.clock.lap("check")
+        png = self.picture(job.path, job.detected, out_path, check) if job.request.plots else None
+        job.clock.lap("plots")
+        return self.report(job, check), png
+
+    def report(self, job: "_Job", check) -> dict:
+        cfg, request, transcript = self.config, job.request, job.transcript
         return {
-            "input": {"path": str(path), "duration_s": round(duration, 3), "sample_rate": sr},
-            "detected_emotion": None if detected is None else {
-                "label": detected.label, "probabilities": _rounded(detected.probabilities)},
+            "input": {"path": str(job.path), "duration_s": round(job.duration, 3), "sample_rate": job.in_sr},
+            "detected_emotion": _shown(job.detected),
+            "text_emotion": _shown(job.text),
+            "fused_emotion": _shown(job.fused),
             "transcript": None if transcript is None else transcript.text,
             "language": None if transcript is None else transcript.language,
-            "spoken_text": words,
-            "target_emotion": target,
+            "spoken_text": job.words,
+            "target_emotion": job.target,
             "speaker": request.speaker,
             "mode": "keep-voice" if request.keep_voice else "synthesis",
             "intensity": request.intensity,
             "output": None,
+            "plots": None,
             "models": {
                 "ser": str(cfg.ser.config),
                 "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
                        if transcript is not None or request.check else None,
+                "text": {"model": cfg.text.model, "weight": cfg.text.weight} if job.text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
             },
             "check": check,
-            "notes": _notes(request, detected),
+            "notes": _notes(request, job.detected),
+            "timings_s": job.clock.finish(),
         }
 
-    def detect_emotion(self, windows: Iterable[np.ndarray]):
-        """SER over 16 kHz windows (see `_windows`); silent windows are skipped and the
-        probabilities weighted by window length. With at least `ser.normalise_min_windows`
+    def picture(self, path, detected, out_path: Path, check) -> bytes:
+        """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities).
+        Both are read back from their files: a picture needs the whole of each, the conversion not."""
+        from ser import Prediction
+        from convert.plots import Clip, render_clips
+        wav, sr = load_audio(path)
+        out, out_sr = load_audio(out_path)
+        heard = check and check["probabilities"] and Prediction(check["predicted_label"], check["probabilities"])
+        return render_clips([Clip(f"input: {detected.label if detected else 'no speech'}", wav, sr, detected),
+                             Clip("output" + (f": heard as {heard.label}" if heard else ""), out, out_sr,
+                                  heard or None)])
+
+    def detect_emotion(self, audio: np.ndarray | Iterable[np.ndarray]):
+        """SER over a 16 kHz waveform, cut into windows at pauses (see `_windows`), or over an
+        iterable of such windows; silent windows are skipped and the probabilities weighted by
+        window length. With at least `ser.normalise_min_windows`
         windows of speech, the windows are standardised together first (per-recording
         normalisation, config `ser.normalise`). None when no window holds speech."""
         from ser import Prediction
         cfg, rec = self.config.ser, self.recognizer
+        windows = _windows(audio, ASR_SR, cfg.window_s) if isinstance(audio, np.ndarray) else audio
         pieces, features = [], []
         for piece in windows:
             try:
@@ -176,6 +232,15 @@ class Converter:
         mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
         return Prediction.of(rec.labels, mean, rec.uncertain_below)
 
+    def read_words(self, words: str, voice):
+        """The emotion of the words and its fusion with the voice's; (None, None) when the config
+        turns it off or there are no words (fused is None too without a voice prediction)."""
+        if not self.config.text.enabled or not words.strip():
+            return None, None
+        from ser.text import fuse, text_emotion
+        text = text_emotion(words, self.config.text.model)
+        return text, None if voice is None else fuse(voice, text, self.config.text.weight)
+
     def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
         """ASR (a file is streamed in blocks); '' for no speech. With keep-voice the output does not
         need it, so a failure is noted."""
@@ -190,14 +255,20 @@ class Converter:
             self.say(f"note: no transcript ({e})")
             return None
 
-    def render(self, wav, sr, words, target, request) -> tuple[Iterator[np.ndarray], int]:
-        """The output as chunks made on demand (windows of the input, or sentences) and its rate."""
+    def text_language(self) -> str:
+        """The language of words given with --text: the configured ASR language, English when 'auto'."""
+        return "en" if self.config.asr.language == "auto" else self.config.asr.language
+
+    def render(self, wav, sr, words, target, request, language: str = "en") -> tuple[Iterator[np.ndarray], int]:
+        """The output as chunks made on demand and its rate: `words` spoken in `language` by the
+        requested voice, sentence by sentence, or the input re-rendered window by window."""
         if request.keep_voice:
             from tts import render_emotion
             return (render_emotion(w, sr, target, request.intensity)
                     for w in _windows(wav, sr, self.config.window_s)), sr
         from tts import synthesize_stream
-        return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine)
+        return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
+                                 language=language)
 
     def self_check(self, out_path: Path, target, words) -> dict:
         """Run SER and ASR on the written output, window by window: is `target` recognised, how
@@ -218,7 +289,48 @@ class Converter:
         return {"recognised": predicted is not None and predicted.label == target,
                 "predicted_label": predicted and predicted.label,
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
+                "probabilities": predicted and _rounded(predicted.probabilities),
                 "transcript": heard, "wer": error, "warnings": problems}
+
+
+def publish(folder: str | Path, audio: str | Path | bytes | np.ndarray, sr: int, report: dict,
+            png: bytes | None = None) -> dict:
+    """Publish a conversion as the next free `N.wav` + `N.json` (+ `N.png`) in `folder`; the
+    report gets their paths. `audio`: the WAV file `Converter.make` wrote (moved into place),
+    that file's bytes (from a remote worker), or the waveform at `sr`."""
+    with OutputSlot(folder) as slot:
+        if isinstance(audio, np.ndarray):
+            slot.save_audio(audio, sr)
+        elif isinstance(audio, bytes):
+            slot.write_audio_bytes(audio)
+        else:
+            slot.take_audio(Path(audio))
+        return _publish(slot, report, png)
+
+
+def _publish(slot: OutputSlot, report: dict, png: bytes | None) -> dict:
+    report["output"] = str(slot.wav_path)
+    report["plots"] = str(slot.png_path) if png else None
+    slot.publish(report, png)
+    return report
+
+
+@dataclass
+class _Job:
+    """One input between `Converter.start` and `Converter.finish`."""
+    path: str | Path
+    request: Request
+    clock: "_Clock"
+    duration: float
+    in_sr: int
+    detected: object
+    transcript: object
+    text: object
+    fused: object
+    words: str
+    target: str
+    chunks: Iterator[np.ndarray]
+    sr: int
 
 
 def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
@@ -303,6 +415,11 @@ def _notes(request: Request, detected) -> list[str]:
                      f"{detected.confidence:.0%})" + ("; target 'same' fell back to neutral"
                                                       if request.emotion == "same" else ""))
     return notes
+
+
+def _shown(prediction) -> dict | None:
+    return None if prediction is None else {
+        "label": prediction.label, "probabilities": _rounded(prediction.probabilities)}
 
 
 def _rounded(probabilities: dict[str, float]) -> dict[str, float]:

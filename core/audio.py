@@ -18,6 +18,8 @@ import soundfile as sf
 
 from core.errors import AudioError, UserError
 
+_UMASK = os.umask(0o022)     # read once (setting it is the only way to read it)
+os.umask(_UMASK)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
 WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
                  ".mp3": ("MP3", "MPEG_LAYER_III")}     # what save_audio writes, by extension
@@ -225,6 +227,7 @@ class atomic_path:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
+                os.chmod(self.tmp, 0o666 & ~_UMASK)    # as open() would make it, not mkstemp's 0600
                 if self.overwrite:
                     os.replace(self.tmp, self.path)
                 else:

@@ -143,7 +143,7 @@ def _check(tp: Any, value: Any, source: str, key: str) -> Any:
     if origin is Annotated:
         value = _check(args[0], value, source, key)
         for allowed in tp.__metadata__:
-            if isinstance(allowed, Range) and not allowed.contains(value):
+            if isinstance(allowed, Range) and value is not None and not allowed.contains(value):
                 raise ConfigError(f"{source}: key '{key}' is {value!r}; allowed: {allowed}")
         return value
     if dataclasses.is_dataclass(tp):

@@ -68,7 +68,8 @@ class Train:
     epochs: Annotated[int, Range(1)] = 30                 # Keras models only
     batch_size: Annotated[int, Range(1)] = 32
     learning_rate: Annotated[float, Range(0, 1, low_open=True)] = 1e-3
-    workers: Annotated[int, Range(1, 64)] = 2              # feature-extraction processes
+    workers: Annotated[int | None, Range(1, 64)] = None   # feature-extraction processes (None: the cores)
+    scheduler: str | None = None                # or an existing Dask cluster: tcp://HOST:8786
     balance: Literal["class", "corpus"] = "class"   # 'corpus': every corpus weighs the same in each class
 
 
@@ -82,7 +83,8 @@ class Eval:
 
 @dataclass
 class Calibration:
-    method: Literal["none", "temperature"] = "temperature"     # fitted on held-out speakers' predictions
+    method: Literal["none", "temperature"] = "temperature"
+    fit_on: Literal["speakers", "corpora"] = "speakers"     # held-out speakers' or held-out corpora's predictions
     uncertain_below: float = 0.0                # top probability under this: the label is 'uncertain'
 
     def __post_init__(self):

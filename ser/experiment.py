@@ -26,7 +26,8 @@ def prepare(cfg: Experiment, progress: bool = True):
     """The dataset rows that have features, their features, and the feature sets used."""
     sets = build_feature_sets(cfg.features, cfg.source)
     df = load_dataset(data_sources(cfg), cfg.data.classes, cfg.data.label_map)
-    X, failures = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress)
+    X, failures = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress,
+                                cfg.train.scheduler)
     ok = np.array([x is not None for x in X], dtype=bool)
     if not ok.any():
         raise UserError(f"no clip of the dataset could be used ({failures[0] if failures else 'none'})")
@@ -40,7 +41,8 @@ def augmented(cfg: Experiment, df, sets, progress: bool = True) -> list[list[np.
     copies = []
     for k in range(cfg.data.augment.copies):
         variant = Variant(cfg.data.augment, k, cfg.seed)
-        X, _ = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress, variant)
+        X, _ = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress,
+                             cfg.train.scheduler, variant)
         copies.append(X)
     return [[c[i] for c in copies if c[i] is not None] for i in range(len(df))]
 
@@ -109,18 +111,16 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
     result.update(fold_uar=[metrics(y[te], probs[te].argmax(1), labels)["uar"] for _, te in folds],
                   scheme=cfg.eval.scheme, folds=len(folds), clips=int(len(y)),
                   augmented_copies=int(sum(map(len, extra))), speakers=int(df["speaker"].nunique()))
-    temperature = 1.0
-    if cfg.calibration.method == "temperature":
-        temperature = fit_temperature(probs[tested], y[tested])
-    result["calibration"] = {"method": cfg.calibration.method, "temperature": round(temperature, 4),
-                             "ece_before": expected_calibration_error(probs[tested], y[tested]),
-                             "ece": expected_calibration_error(scale(probs[tested], temperature), y[tested])}
     corpora = df["corpus"].astype(str).to_numpy()
+    cross = None
     if len(set(corpora)) > 1:
         result["per_corpus"] = {c: metrics(y[tested & (corpora == c)], probs[tested & (corpora == c)].argmax(1),
                                            labels)["uar"] for c in sorted(set(corpora))}
         if cfg.eval.cross_corpus and cfg.data.normalise != "speaker":
-            result["cross_corpus"] = leave_one_corpus_out(trainer, df, labels)
+            cross = leave_one_corpus_out(trainer, df, labels)
+    temperature, result["calibration"] = calibrate(cfg, probs[tested], y[tested], corpora[tested], cross)
+    if cross:
+        result["cross_corpus"] = cross.pop("scores")
     result["eval_seconds"] = round(time.perf_counter() - t0, 1)
     t1 = time.perf_counter()
     final = trainer.fit(np.arange(len(y)))
@@ -129,46 +129,86 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
     return result
 
 
+def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, corpora: np.ndarray,
+              cross: dict | None) -> tuple[float, dict]:
+    """The temperature to ship and how calibrated it leaves held-out speakers and corpora.
+
+    `calibration.fit_on: speakers` fits it on the out-of-fold predictions (speakers the model
+    did not see); `corpora` on the pooled leave-one-corpus-out predictions. Each held-out
+    corpus's ECE uses a temperature fitted the same way without that corpus's clips, and is
+    measured on the labels it shares with the others (renormalised), as its UAR is."""
+    if cfg.calibration.method == "none":
+        def fit(pool):
+            return 1.0
+    else:
+        def fit(pool):
+            return fit_temperature(np.concatenate([p for p, _ in pool]), np.concatenate([t for _, t in pool]))
+    by_corpus = cross is not None and cfg.calibration.fit_on == "corpora"
+    if by_corpus:
+        pools = {c: (p, t) for c, p, t in zip(cross["corpora"], cross["probs"], cross["truth"])}
+    else:
+        pools = {c: (probs[corpora == c], y[corpora == c]) for c in sorted(set(corpora))}
+    temperature = fit(list(pools.values()))
+    calibrated = scale(probs, temperature)
+    sure = calibrated.max(1) >= cfg.calibration.uncertain_below
+    report = {"method": cfg.calibration.method, "fitted_on": f"held-out {cfg.calibration.fit_on}" if cross
+              else "held-out speakers", "temperature": round(temperature, 4),
+              "ece_before": expected_calibration_error(probs, y), "ece": expected_calibration_error(calibrated, y),
+              "uncertain_below": cfg.calibration.uncertain_below, "uncertain_share": float(1 - sure.mean()),
+              "accuracy_when_certain": float(np.mean(calibrated[sure].argmax(1) == y[sure])) if sure.any() else None}
+    if cross:
+        per_corpus = {}
+        for corpus, p, truth, shared in zip(cross["corpora"], cross["probs"], cross["truth"], cross["shared"]):
+            t = fit([v for c, v in pools.items() if c != corpus])
+            if len(shared) > 1:     # on the labels the corpus has, as its UAR (a corpus without
+                p = p[:, shared] / p[:, shared].sum(1, keepdims=True)   # 'neutral' cannot be wrong by it)
+                truth = np.searchsorted(shared, truth)
+            per_corpus[corpus] = {"temperature": round(t, 4), "ece_before": expected_calibration_error(p, truth),
+                                  "ece": expected_calibration_error(scale(p, t), truth)}
+        report["held_out_corpora"] = per_corpus
+        report["held_out_corpora_mean_ece"] = float(np.mean([v["ece"] for v in per_corpus.values()]))
+    return temperature, report
+
+
 def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
     """Train on all corpora but one, test on that one, for each corpus in turn.
 
     The test corpus is scored on the labels it shares with the training corpora, the model's
-    probabilities renormalised over those labels. The temperature is fitted on the training
-    corpora only (out-of-fold by speaker), so calibration is measured on a corpus it never saw.
-    Each corpus is also scored with its speakers' features standardised per speaker
-    (`speaker_norm`: what batch normalisation at inference does with one speaker's audio).
+    probabilities renormalised over those labels; a corpus that shares a single label gets that
+    label's recall among all labels instead. Each corpus is also scored with its speakers'
+    features standardised per speaker (`speaker_norm`: what batch normalisation at inference
+    does with one speaker's audio). Returns the scores and, for calibration, each corpus's
+    unrestricted probabilities and true labels.
     """
     y, X = trainer.y, trainer.X
     corpora, speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].to_numpy()
-    out = {}
+    scores, names, all_probs, truths, shared_labels = {}, [], [], [], []
     for corpus in sorted(set(corpora)):
         train, test = np.flatnonzero(corpora != corpus), corpora == corpus
         shared = sorted(set(y[train]) & set(y[test]))
         test = np.flatnonzero(test & np.isin(y, shared))
-        if len(shared) < 2:
-            out[corpus] = {"skipped": f"shares {len(shared)} label(s) with the other corpora"}
-            continue
-        inner = splits(speakers[train], y[train], labels, "group_kfold", 3)
-        probs_inner = trainer.out_of_fold([(train[a], train[b]) for a, b in inner])[train]
-        temperature = fit_temperature(probs_inner, y[train])
         model = trainer.fit(train)
-        scores = {}
-        for name, feats in (("single_clip", [X[i] for i in test]),
-                            ("speaker_norm", _per_speaker(model, [X[i] for i in test], speakers[test]))):
-            p = scale(model.predict_proba(feats)[:, shared], temperature)
+        probs = model.predict_proba([X[i] for i in test])
+        names.append(corpus), all_probs.append(probs), truths.append(y[test]), shared_labels.append(shared)
+        entry = {"labels": [labels[k] for k in shared], "clips": int(len(test))}
+        if len(shared) < 2:         # UAR over one label is meaningless; report its recall among all
+            entry["recall"] = float(np.mean(probs.argmax(1) == y[test]))
+            entry["skipped"] = (f"shares only {', '.join(entry['labels'])} with the other corpora; its recall "
+                                f"among all {len(set(y[train]))} labels: {entry['recall']:.3f}")
+        else:
             truth = np.searchsorted(shared, y[test])
-            m = metrics(truth, p.argmax(1), [labels[k] for k in shared])
-            scores[name] = {"uar": m["uar"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                            "ece": expected_calibration_error(p, truth), "confusion": m["confusion"]}
-        out[corpus] = {"labels": [labels[k] for k in shared], "clips": int(len(test)),
-                       "temperature": round(temperature, 4), **scores}
-        log.info("leave out %s: UAR %.3f (per-speaker normalised %.3f)", corpus,
-                 scores["single_clip"]["uar"], scores["speaker_norm"]["uar"])
-    done = [v for v in out.values() if "single_clip" in v]
-    out["mean_uar"] = float(np.mean([v["single_clip"]["uar"] for v in done])) if done else None
-    out["mean_uar_speaker_norm"] = float(np.mean([v["speaker_norm"]["uar"] for v in done])) if done else None
-    out["mean_ece"] = float(np.mean([v["single_clip"]["ece"] for v in done])) if done else None
-    return out
+            for name, p in (("single_clip", probs),
+                            ("speaker_norm", model.predict_proba(_per_speaker(model, [X[i] for i in test],
+                                                                              speakers[test])))):
+                m = metrics(truth, p[:, shared].argmax(1), entry["labels"])
+                entry[name] = {k: m[k] for k in ("uar", "accuracy", "macro_f1", "confusion")}
+            log.info("leave out %s: UAR %.3f (per-speaker normalised %.3f)", corpus,
+                     entry["single_clip"]["uar"], entry["speaker_norm"]["uar"])
+        scores[corpus] = entry
+    done = [v for v in scores.values() if "single_clip" in v]
+    scores["mean_uar"] = float(np.mean([v["single_clip"]["uar"] for v in done])) if done else None
+    scores["mean_uar_speaker_norm"] = float(np.mean([v["speaker_norm"]["uar"] for v in done])) if done else None
+    return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths, "shared": shared_labels}
 
 
 def _per_speaker(model, feats: list[np.ndarray], speakers: np.ndarray) -> list[np.ndarray]:

@@ -13,7 +13,7 @@ from ser.data import canonical_label
 from ser.features import SR, build_feature_sets, extract_wave
 from ser.models import load_checkpoint
 
-DEFAULT_CONFIG = "configs/example.yaml"
+DEFAULT_CONFIG = "configs/multicorpus.yaml"
 
 
 UNCERTAIN = "uncertain"
@@ -107,6 +107,7 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
     if cfg.output.checkpoint is None:
         raise UserError(f"{path}: key 'output.checkpoint' is not set; point it at a trained checkpoint folder")
     rec = Recognizer(resolve_path(cfg.output.checkpoint))
+    rec.uncertain_below = cfg.calibration.uncertain_below      # the config's, so --set can change it
     wanted = [fs.spec() for fs in build_feature_sets(cfg.features, cfg.source)]
     if wanted != rec.meta["features"] or cfg.model.name != rec.model.name:
         raise UserError(f"{path}: checkpoint {cfg.output.checkpoint} was trained with "
@@ -121,3 +122,16 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
 
 def _describe(specs: list[dict]) -> str:
     return " + ".join(s["name"] + (str(s["params"]) if s["params"] else "") for s in specs)
+
+
+def file_features(source: str, overrides: tuple, path) -> tuple[np.ndarray | None, str | None]:
+    """(features, None) of one audio file for the recognizer of `source`, or (None, why not); a task
+    for `core.execute`, so the recognizer loads once per process (per Dask worker)."""
+    from core.audio import load_audio
+    from core.execute import cached
+    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
+    try:
+        wav, _ = load_audio(path, sr=SR)
+        return rec.features(wav, SR, str(path)), None
+    except UserError as e:
+        return None, str(e)

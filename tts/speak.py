@@ -7,7 +7,7 @@ import numpy as np
 from core.errors import UserError
 from core.labels import normalise_emotion
 from tts.engines import load_engine
-from tts.render import PITCH_CEILING, PITCH_FLOOR, parse_intensity, profile, render_emotion
+from tts.render import PITCH_CEILING, PITCH_FLOOR, Prosody, parse_intensity, profile, render_emotion, spectral_gain
 from tts.text import prepare
 from tts.voices import get_voice
 
@@ -16,19 +16,22 @@ LEVEL = -26.0             # dBFS RMS of the active speech before the emotion's e
 
 
 def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
-               intensity: str | float = "normal", engine: str | None = None) -> tuple[np.ndarray, int]:
-    """Speak `text` with `emotion` in `voice`; returns (float32 mono waveform, sample rate).
+               intensity: str | float = "normal", engine: str | None = None,
+               language: str = "en") -> tuple[np.ndarray, int]:
+    """Speak `text` (in `language`, ISO 639-1) with `emotion` in `voice`; returns (float32 mono
+    waveform, sample rate).
 
     `intensity`: see `parse_intensity`. `engine` overrides the voice's own engine with one
-    listed under its `engines` (e.g. emotivoice).
+    listed under its `engines` (e.g. emotivoice). Engines with `prosody_inside` (Kokoro) render
+    the emotion's timing, F0 and energy inside the synthesis; the others get `render_emotion`.
     """
-    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine)
+    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine, language)
     return np.concatenate(list(chunks)), sr
 
 
 def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwoman",
-                      intensity: str | float = "normal",
-                      engine: str | None = None) -> tuple[Iterator[np.ndarray], int]:
+                      intensity: str | float = "normal", engine: str | None = None,
+                      language: str = "en") -> tuple[Iterator[np.ndarray], int]:
     """`synthesize`, sentence by sentence: (an iterator of float32 chunks, sample rate).
 
     Names and text are checked and the engine loaded at the call; each sentence is spoken,
@@ -37,25 +40,32 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     made a sound.
     """
     emotion, spec, intensity = normalise_emotion(emotion), get_voice(voice), parse_intensity(intensity)
-    sentences = prepare(text)
-    name, speaker, model = resolve_engine(voice, engine)
+    language = str(language).strip().lower()
+    name, speaker, model = resolve_engine(voice, engine, language)
+    sentences = prepare(text, language)
     tts = load_engine(name, model)
     native = emotion in tts.native_emotions
-    rate = spec.rate * (1.0 if native else profile(emotion, intensity).rate)
-    pause = np.zeros(int(SENTENCE_PAUSE / rate * tts.sample_rate), np.float32)
+    inside = getattr(tts, "prosody_inside", False) and not native
+    prosody = Prosody() if native else profile(emotion, intensity)
+    own = name == spec.engine
+    rate = spec.rate * (1.0 if inside else prosody.rate)
+    extra = {"prosody": prosody, "pitch": spec.pitch if own else 0.0} if inside else {}
+    pause = np.zeros(int(SENTENCE_PAUSE / (spec.rate * prosody.rate) * tts.sample_rate), np.float32)
 
     def chunks() -> Iterator[np.ndarray]:
         sound = False
         for i, sentence in enumerate(sentences):
             if i:
                 yield pause
-            wav = tts(sentence, speaker, rate, emotion)
+            wav = tts(sentence, speaker, rate, emotion, language, **extra)
             if np.any(np.abs(wav) > 1e-4):
                 sound = True
-                if name == spec.engine:
-                    wav = _fit_voice(wav, tts.sample_rate, spec.pitch, spec.formant)
+                if own:
+                    wav = _fit_voice(wav, tts.sample_rate, 0.0 if inside else spec.pitch, spec.formant)
                 wav = _level(wav)
-                if not native:
+                if inside:
+                    wav = spectral_gain(wav, tts.sample_rate, prosody.energy, prosody.tilt)
+                elif not native:
                     wav = render_emotion(wav, tts.sample_rate, emotion, intensity, change_rate=False)
             yield wav.astype(np.float32)
         if not sound:
@@ -63,12 +73,15 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     return chunks(), tts.sample_rate
 
 
-def resolve_engine(voice: str, engine: str | None = None) -> tuple[str, str | int | None, str | None]:
-    """(engine name, speaker, model) that speak `voice`, `engine` overriding the voice's own;
-    a UserError when the voice has no speaker for that engine (checked before anything loads)."""
+def resolve_engine(voice: str, engine: str | None = None,
+                   language: str | None = "en") -> tuple[str, str | int | None, str | None]:
+    """(engine name, speaker, model) that speak `voice` in `language`, `engine` overriding the
+    voice's own; a UserError when the voice has no speaker for that language or engine (checked
+    before anything loads). `language` None: the language is not known yet, only the engine is checked."""
     spec = get_voice(voice)
+    speaker = spec.speaker if language is None else spec.speaker_for(str(language).strip().lower())
     if not engine or engine.lower() == spec.engine:
-        return spec.engine, spec.speaker, spec.model
+        return spec.engine, speaker, spec.model
     if engine.lower() not in spec.engines:
         raise UserError(f"voice {voice!r} has no speaker for engine {engine!r}; it has: "
                         f"{', '.join([spec.engine, *spec.engines])}")
