@@ -73,6 +73,8 @@ def main() -> None:
           f"(chance {1 / len(present):.3f}); voice only over all 8 labels "
           f"{metrics(y, voice.argmax(1), labels)['uar']:.3f}")
     print("UAR by fusion weight: " + ", ".join(f"{w:g}: {uar(p):.3f}" for w, p in fused.items()))
+    print("the same over all 8 labels: " + ", ".join(f"{w:g}: {metrics(y, p.argmax(1), labels)['uar']:.3f}"
+                                                    for w, p in fused.items()))
     halves = _speaker_halves(speakers)
     scores = []
     for fit, test in (halves, halves[::-1]):

@@ -33,7 +33,8 @@ class CheckConfig:
 class TextConfig:
     enabled: bool = True            # the transcript's emotion (text_emotion, fused_emotion in the report)
     model: str = "nrc"              # see ser/text.py: the NRC Emotion Lexicon
-    weight: float = 0.3             # late fusion: (1 - weight) * voice + weight * text
+    weight: float = 0.0             # late fusion: (1 - weight) * voice + weight * text; 0 = learned
+                                    # on the shared corpora (bench/fusion_bench.py, docs/analysis.md)
 
 
 @dataclass
