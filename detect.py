@@ -28,6 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="which model each stage uses (default: configs/detect.yaml)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set asr.model=tiny.en (repeatable)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="batch: conversions at once on this machine, each loading the models "
+                             "(default: one per 4 cores; config key batch.workers)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                        help="batch: run on this existing Dask cluster (config key batch.scheduler; docs/scale.md)")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the self-check (SER and ASR on the output)")
     parser.add_argument("--plots", action="store_true",

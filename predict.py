@@ -4,7 +4,8 @@
 Prints one line per file: path, label, confidence; or, with --json, a JSON list of
 {path, label, probabilities}. A file that cannot be used is skipped with a warning.
 
-    python predict.py clip.wav recordings/ [--config configs/example.yaml] [--json] [--plots [DIR]]
+    python predict.py clip.wav recordings/ [--config configs/multicorpus.yaml] [--json] [--plots [DIR]]
+    python predict.py corpus/ --scheduler tcp://10.0.0.5:8786     # features on a Dask cluster
 """
 import argparse
 import json
@@ -12,13 +13,13 @@ import logging
 import sys
 from pathlib import Path
 
-from core.cli import add_config_options, run
+from core.cli import add_config_options, add_execution_options, run
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("audio", nargs="+", help="audio files or folders")
-    add_config_options(parser, "configs/example.yaml", what="experiment YAML or checkpoint folder")
+    add_config_options(parser, "configs/multicorpus.yaml", what="experiment YAML or checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print a JSON list with all probabilities")
     parser.add_argument("--normalise", choices=["none", "batch"], default="none",
                         help="'batch': standardise features over all given files first (use for one "
@@ -26,13 +27,18 @@ def main(argv=None):
     parser.add_argument("--plots", metavar="DIR", nargs="?", const="output", default=None,
                         help="also write DIR/<name>.png per file (default DIR: output): waveform, "
                              "log-mel + F0, RMS and the probabilities; existing files are kept")
+    add_execution_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    from core.audio import list_audio, load_audio
+    from functools import partial
+    from core.audio import list_audio
+    from core.config import resolve_path
     from core.errors import UserError
-    from ser.features import SR
-    from ser.recognizer import load_recognizer
-    rec = load_recognizer(args.config, args.set)
+    from core.execute import Executor, cached
+    from ser.recognizer import file_features, load_recognizer
+    source, overrides = str(resolve_path(args.config).resolve()), tuple(args.set)
+    executor = Executor(args.scheduler, args.workers)      # checks --scheduler before any model loads
+    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     files = []
     for arg in args.audio:
         try:
@@ -42,29 +48,33 @@ def main(argv=None):
     if args.plots:
         from convert.outputs import check_writable
         check_writable(Path(args.plots))
-    paths, features, waves = [], [], []
-    for path in files:
-        try:
-            wav, _ = load_audio(path, sr=SR)
-            features.append(rec.features(wav, SR, str(path)))
+    with executor:
+        results = executor.map(partial(file_features, source, overrides), files,
+                               threaded=not all(fs.parallel for fs in rec.feature_sets))
+    paths, features = [], []
+    for path, (value, error) in zip(files, results):
+        if error is not None:
+            print(f"warning: skipped: {error}", file=sys.stderr)
+        else:
             paths.append(path)
-            waves.append(wav if args.plots else None)
-        except UserError as e:
-            print(f"warning: skipped: {e}", file=sys.stderr)
+            features.append(value)
     if not paths:
         raise UserError("none of the given files could be classified")
     predictions = rec.classify(features, normalise=args.normalise == "batch")
     if args.plots:
         from convert.plots import Clip, render_clips, write_png
-        for p, q, wav in zip(paths, predictions, waves):
+        from core.audio import load_audio
+        from ser.features import SR
+        for p, q in zip(paths, predictions):
+            wav, _ = load_audio(p, sr=SR)
             png = write_png(Path(args.plots) / f"{p.stem}.png", render_clips([Clip(p.name, wav, SR, q)]), numbered=True)
             print(f"pictures: {png}", file=sys.stderr)
     if args.json:
-        print(json.dumps([{"path": str(p), "label": q.label, "probabilities": q.probabilities}
+        print(json.dumps([{"path": str(p), "label": q.label, "top": q.top, "probabilities": q.probabilities}
                           for p, q in zip(paths, predictions)], indent=1))
     else:
         for p, q in zip(paths, predictions):
-            print(f"{p}\t{q.label}\t{q.confidence:.3f}")
+            print(f"{p}\t{q.label}\t{q.confidence:.3f}" + (f"\t(most likely {q.top})" if q.label != q.top else ""))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from core.config import apply_override, from_dict, load_config
 class ASRConfig:
     backend: str = "whisper"
     model: str | None = None            # backend default when empty (Whisper: base)
-    language: str = "en"                # or auto
+    language: str = "auto"              # detect, or a code such as en
     options: dict[str, Any] = field(default_factory=dict)   # backend settings, checked by the backend
 
 
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backend", help=f"one of: {', '.join(BACKENDS.names())} (default whisper)")
     parser.add_argument("--model", help="Whisper: base (default), tiny.en, a faster-whisper folder, "
                                         "or a model in your Hugging Face cache")
-    parser.add_argument("--language", help="language code such as en (default), or auto to detect")
+    parser.add_argument("--language", help="auto (default: detect it) or a language code such as en")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of text lines")
     parser.add_argument("--config", help="YAML with backend, model, language, options")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")

@@ -10,6 +10,8 @@ already in the user's Hugging Face cache (a size such as 'small' or a repo id su
 import hashlib
 import importlib.util
 import os
+import re
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -137,3 +139,83 @@ def _load_whisper(name: str, compute_type: str, cpu_threads: int):
     from faster_whisper import WhisperModel
     return WhisperModel(str(model_folder(name)), device="cpu", compute_type=compute_type,
                         cpu_threads=cpu_threads, local_files_only=True)
+
+
+def whisper_encoder(name: str, layers: int, cpu_threads: int = 0):
+    """(CTranslate2 Whisper truncated after `layers` encoder layers, its feature extractor),
+    loaded once per process. `encode` on it gives that layer's states (see truncated_folder)."""
+    return _load_encoder(name, layers, cpu_threads or default_threads())
+
+
+@lru_cache(maxsize=4)
+def _load_encoder(name: str, layers: int, cpu_threads: int):
+    import json
+    import ctranslate2
+    from faster_whisper.feature_extractor import FeatureExtractor
+    folder = truncated_folder(name, layers)
+    config = folder / "preprocessor_config.json"
+    n_mels = json.loads(config.read_text(encoding="utf-8"))["feature_size"] if config.is_file() else 80
+    model = ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="int8",
+                                       intra_threads=cpu_threads)
+    return model, FeatureExtractor(feature_size=n_mels)
+
+
+def truncated_folder(name: str, layers: int) -> Path:
+    """A copy of Whisper `name` that keeps only the first `layers` encoder layers.
+
+    Its `encode` then returns layer `layers`' hidden states through the encoder's final layer
+    norm: the middle-layer features SER uses. Written once into CACHE_DIR from the verified
+    weights (CTranslate2's model.bin format: a header, then named tensors, then aliases); the
+    installed weights are never modified.
+    """
+    source = model_folder(name)
+    key = hashlib.sha1(f"{source.resolve()}:{(source / 'model.bin').stat().st_size}".encode()).hexdigest()[:8]
+    folder = CACHE_DIR / f"{Path(name).name}-encoder{layers}-{key}"
+    if (folder / "model.bin").is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for fname in MODEL_FILES:
+        if (source / fname).is_file():
+            (folder / fname).write_bytes((source / fname).read_bytes())
+    with atomic_path(folder / "model.bin", overwrite=True) as tmp:     # last: its presence means complete
+        tmp.write_bytes(_drop_encoder_layers((source / "model.bin").read_bytes(), layers))
+    return folder
+
+
+def _drop_encoder_layers(data: bytes, layers: int) -> bytes:
+    """model.bin bytes without the tensors of encoder layers `layers` and above."""
+    at = 0
+
+    def take(fmt):
+        nonlocal at
+        value = struct.unpack_from(fmt, data, at)[0]
+        at += struct.calcsize(fmt)
+        return value
+
+    def string():
+        nonlocal at
+        size = take("H")
+        at += size
+        return data[at - size:at - 1].decode()
+
+    version = take("I")
+    if version != 6:
+        raise UserError(f"unsupported CTranslate2 model format version {version}; expected 6")
+    string(), take("I")
+    header_end, count = at, take("I")
+    dropped = re.compile(rf"encoder/layer_(\d+)/")
+    kept, total = [], 0
+    for _ in range(count):
+        start = at
+        var = string()
+        rank = take("B")
+        at += 4 * rank + 1
+        size = take("I")
+        at += size
+        match = dropped.match(var)
+        total = max(total, int(match[1]) + 1) if match else total
+        if not match or int(match[1]) < layers:
+            kept.append(data[start:at])
+    if not 0 < layers <= total:
+        raise UserError(f"Whisper encoder has {total} layers; choose a layer from 1 to {total}")
+    return b"".join([data[:header_end], struct.pack("I", len(kept)), *kept, data[at:]])

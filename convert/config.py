@@ -1,19 +1,33 @@
 """The schema of configs/detect.yaml: which model each stage of detect.py uses."""
 from dataclasses import dataclass, field
+from typing import Literal
 
 from core.config import ExistingPath
+from core.errors import ConfigError
 
 
 @dataclass
 class SerConfig:
     config: ExistingPath            # SER experiment config (or checkpoint folder) of the recogniser
+    window_s: float = 4.0           # SER reads the input in windows of about this length, cut at pauses
+    normalise: Literal["none", "recording"] = "none"   # "recording": standardise a long input's windows together
+    normalise_min_windows: int = 5  # ... when it has at least this many windows of speech
+    uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
+
+    def __post_init__(self):
+        if not 1.0 <= self.window_s <= 60.0:
+            raise ConfigError(f"key 'ser.window_s' is {self.window_s}; choose 1 to 60 seconds")
+        if self.normalise_min_windows < 2:
+            raise ConfigError(f"key 'ser.normalise_min_windows' is {self.normalise_min_windows}; choose 2 or more")
+        if self.uncertain_below is not None and not 0 <= self.uncertain_below < 1:
+            raise ConfigError(f"key 'ser.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
 
 
 @dataclass
 class AsrConfig:
     backend: str = "whisper"
     model: str = "base"
-    language: str = "en"            # 'auto' detects the language
+    language: str = "auto"          # detect the language (the voice then speaks it), or a code such as en
 
 
 @dataclass
@@ -38,11 +52,18 @@ class TextConfig:
 
 
 @dataclass
+class BatchConfig:
+    workers: int | None = None      # conversions at once on this machine; None: one per 4 cores
+    scheduler: str | None = None    # or an existing Dask cluster: tcp://HOST:8786 (docs/scale.md)
+
+
+@dataclass
 class DetectConfig:
     ser: SerConfig
     asr: AsrConfig = field(default_factory=AsrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
     text: TextConfig = field(default_factory=TextConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     min_duration_s: float = 0.3     # shorter inputs are refused
-    window_s: float = 30.0          # longer inputs: SER and keep-voice work in windows cut at pauses
+    window_s: float = 30.0          # longer inputs: keep-voice renders in windows cut at pauses

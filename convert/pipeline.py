@@ -18,6 +18,7 @@ from core.errors import AudioError, UserError
 from core.labels import EMOTIONS, normalise_emotion
 from convert.config import DetectConfig
 from convert.outputs import OutputSlot
+from ser.recognizer import UNCERTAIN
 
 ASR_SR = 16000
 
@@ -67,6 +68,8 @@ class Converter:
             from ser import load_recognizer
             self.say(f"loading emotion recogniser ({self.config.ser.config})…")
             self.recognizer = load_recognizer(self.config.ser.config)
+            if self.config.ser.uncertain_below is not None:
+                self.recognizer.uncertain_below = self.config.ser.uncertain_below
         if self.config.text.enabled:
             from ser.text import load_text_model
             load_text_model(self.config.text.model)      # a few ms; an unknown name fails here
@@ -78,6 +81,11 @@ class Converter:
 
     def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
         """Convert one file and publish it as the next `N.wav` + `N.json` in `folder`."""
+        return publish(folder, *self.make(path, request))
+
+    def make(self, path: str | Path, request: Request) -> tuple[np.ndarray, int, dict, bytes | None]:
+        """Convert one file: (output audio, its rate, the report without its output path, the
+        picture's PNG bytes when `request.plots`)."""
         clock = _Clock()
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         wav16 = resample(wav, sr, ASR_SR)
@@ -100,10 +108,15 @@ class Converter:
             if detected is None:
                 raise UserError(f"{path}: no speech to detect an emotion from; name the target emotion")
             target = detected.label
+            if target == UNCERTAIN:
+                target = "neutral"
+                self.say(f"note: the input's emotion is uncertain (most likely {detected.top}, "
+                         f"{detected.confidence:.0%}); speaking as neutral")
         else:
             target = request.emotion
         self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
-        out, out_sr = self.render(wav, sr, words, target, request)
+        language = transcript.language if transcript and transcript.language else self.text_language()
+        out, out_sr = self.render(wav, sr, words, target, request, language)
         clock.lap("tts")
 
         check = self.self_check(out, out_sr, target, words) if request.check else None
@@ -134,13 +147,9 @@ class Converter:
             },
             "check": check,
             "notes": _notes(request, detected),
+            "timings_s": clock.finish(),
         }
-        with OutputSlot(folder) as slot:
-            report["output"] = str(slot.wav_path)
-            report["plots"] = str(slot.png_path) if png else None
-            report["timings_s"] = clock.finish()
-            slot.publish(out, out_sr, report, png)
-        return report
+        return out, out_sr, report, png
 
     def picture(self, wav, sr, detected, out, out_sr, check) -> bytes:
         """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities)."""
@@ -153,21 +162,25 @@ class Converter:
 
     def detect_emotion(self, wav16: np.ndarray):
         """SER over the whole input, in windows cut at pauses; silent windows are skipped and
-        the probabilities weighted by window length. None when no window holds speech."""
+        the probabilities weighted by window length. With at least `ser.normalise_min_windows`
+        windows of speech, the windows are standardised together first (per-recording
+        normalisation, config `ser.normalise`). None when no window holds speech."""
         from ser import Prediction
-        total: dict[str, float] = {}
-        for piece in _windows(wav16, ASR_SR, self.config.window_s):
+        cfg, rec = self.config.ser, self.recognizer
+        pieces, features = [], []
+        for piece in _windows(wav16, ASR_SR, cfg.window_s):
             try:
-                prediction = self.recognizer.predict(piece, ASR_SR)
+                features.append(rec.features(piece, ASR_SR))
             except AudioError:
                 continue                # silent, or a too-short tail
-            for label, p in prediction.probabilities.items():
-                total[label] = total.get(label, 0.0) + p * len(piece)
-        if not total:
+            pieces.append(len(piece))
+        if not features:
             return None
-        norm = sum(total.values())
-        probabilities = {label: p / norm for label, p in total.items()}
-        return Prediction(max(probabilities, key=probabilities.get), probabilities)
+        together = cfg.normalise == "recording" and len(features) >= cfg.normalise_min_windows
+        predictions = rec.classify(features, normalise=together)
+        weights = np.asarray(pieces, dtype=float) / sum(pieces)
+        mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
+        return Prediction.of(rec.labels, mean, rec.uncertain_below)
 
     def read_words(self, words: str, voice):
         """The emotion of the words and its fusion with the voice's; (None, None) when the config
@@ -191,14 +204,20 @@ class Converter:
             self.say(f"note: no transcript ({e})")
             return None
 
-    def render(self, wav, sr, words, target, request) -> tuple[np.ndarray, int]:
+    def text_language(self) -> str:
+        """The language of words given with --text: the configured ASR language, English when 'auto'."""
+        return "en" if self.config.asr.language == "auto" else self.config.asr.language
+
+    def render(self, wav, sr, words, target, request, language: str = "en") -> tuple[np.ndarray, int]:
+        """The output: `words` spoken in `language` by the requested voice, or the input re-rendered."""
         if request.keep_voice:
             from tts import render_emotion
             parts = [render_emotion(w, sr, target, request.intensity)
                      for w in _windows(wav, sr, self.config.window_s)]
             return np.concatenate(parts).astype(np.float32), sr
         from tts import synthesize
-        return synthesize(words, target, request.speaker, request.intensity, engine=self.config.tts.engine)
+        return synthesize(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
+                          language=language)
 
     def self_check(self, out, out_sr, target, words) -> dict:
         """Run SER and ASR on the output: is `target` recognised, how many words survived."""
@@ -221,6 +240,16 @@ class Converter:
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
                 "probabilities": predicted and _rounded(predicted.probabilities),
                 "transcript": heard, "wer": error, "warnings": problems}
+
+
+def publish(folder: str | Path, wav: np.ndarray, sr: int, report: dict, png: bytes | None = None) -> dict:
+    """Publish a conversion as the next free `N.wav` + `N.json` (+ `N.png`) in `folder`; the
+    report gets their paths."""
+    with OutputSlot(folder) as slot:
+        report["output"] = str(slot.wav_path)
+        report["plots"] = str(slot.png_path) if png else None
+        slot.publish(wav, sr, report, png)
+    return report
 
 
 def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
@@ -283,6 +312,10 @@ def _notes(request: Request, detected) -> list[str]:
         notes.append(f"keep-voice: the input voice is kept; speaker '{request.speaker}' is not applied")
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
+    elif detected.label == UNCERTAIN:
+        notes.append(f"the recogniser is uncertain of the input's emotion (most likely {detected.top}, "
+                     f"{detected.confidence:.0%})" + ("; target 'same' fell back to neutral"
+                                                      if request.emotion == "same" else ""))
     return notes
 
 

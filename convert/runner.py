@@ -3,18 +3,25 @@ import json
 import signal
 import sys
 from argparse import Namespace
+from functools import partial
 
 from core.config import load_config
 from core.errors import UserError
+from core.execute import Executor, cached, check_scheduler, default_workers
 from convert.config import DetectConfig
 from convert.outputs import check_writable
-from convert.pipeline import Converter, Request, expand_inputs
+from convert.pipeline import Converter, Request, expand_inputs, publish
+
+THREADS_PER_CONVERSION = 4      # what the stages' models use (core.threads.cpu_threads' limit)
 
 
 def detect(args: Namespace) -> int:
     """Run detect.py; returns the exit code (1 when any input of a batch failed)."""
     signal.signal(signal.SIGTERM, _interrupt)      # `kill` cleans up like Ctrl-C does
-    config = load_config(args.config, DetectConfig, args.set)
+    overrides = args.set + [f"batch.{key}={value}" for key in ("scheduler", "workers")
+                            if (value := vars(args)[key]) is not None]
+    config = load_config(args.config, DetectConfig, overrides)
+    check_scheduler(config.batch.scheduler)
     if args.no_check:
         config.check.enabled = False
     if config.tts.voices:
@@ -25,35 +32,56 @@ def detect(args: Namespace) -> int:
                       check=config.check.enabled, plots=args.plots)
     check_writable(args.output_dir)
     files, batch = expand_inputs(args.audio)
-    say = (lambda message: None) if args.quiet else _stderr     # progress goes to stderr
-    converter = Converter(config, say=say)
+    say = None if args.quiet else _stderr       # progress goes to stderr
     if not batch:
-        report = converter.convert(files[0], request, args.output_dir)
+        report = Converter(config, say=say or (lambda message: None)).convert(files[0], request, args.output_dir)
         _show(report, args)
         return 0
-    return _batch(converter, files, request, args)
+    return _batch(config, files, request, args, say)
 
 
-def _batch(converter: Converter, files: list, request: Request, args: Namespace) -> int:
+def convert_one(config: DetectConfig, request: Request, say, path) -> tuple[tuple | None, str | None]:
+    """((wav, sr, report), None) for one input of a batch, or (None, why it failed); this runs on
+    the batch's workers, each of which loads the models once."""
+    def converter():
+        if config.tts.voices:
+            from tts import add_voices
+            add_voices(config.tts.voices)
+        return Converter(config, say=say or (lambda message: None))
+    try:
+        return cached(("converter", repr(config), say), converter).make(path, request), None
+    except UserError as e:
+        return None, str(e)
+    except Exception as e:  # a stage failing on one file must not stop the batch
+        return None, f"internal error ({type(e).__name__}: {e})"
+
+
+def _batch(config: DetectConfig, files: list, request: Request, args: Namespace, say) -> int:
+    """Convert on `core.execute` (this process, a LocalCluster or a Dask cluster); outputs are
+    published here in input order, so numbers are unique, gap-free and as in a one-process run."""
     from tqdm import tqdm
-    reports, failed = [], []
-    bar = tqdm(files, desc="converting", unit="file", disable=args.quiet, file=sys.stderr)
-    for path in bar:
-        try:
-            reports.append(converter.convert(path, request, args.output_dir))
-        except UserError as e:
-            failed.append((path, str(e)))
-        except Exception as e:  # a stage failing on one file must not stop the batch
-            failed.append((path, f"internal error ({type(e).__name__}: {e})"))
-        else:
+    reports, failed, arrived = [], [], {}
+
+    def publish_in_order(i: int, result) -> None:
+        arrived[i] = result
+        while (n := len(reports) + len(failed)) in arrived:
+            made, error = arrived.pop(n)
+            if error is not None:
+                failed.append((files[n], error))
+                tqdm.write(f"skipped {files[n]}: {error}", file=sys.stderr)
+                continue
+            reports.append(publish(args.output_dir, *made))
             if args.quiet:
                 print(reports[-1]["output"], flush=True)
             elif not args.json:
-                bar.write(_one_line(reports[-1]))
+                tqdm.write(_one_line(reports[-1]))
                 if warning := _warning(reports[-1]):
-                    bar.write(warning, file=sys.stderr)
-            continue
-        bar.write(f"skipped {path}: {failed[-1][1]}", file=sys.stderr)
+                    tqdm.write(warning, file=sys.stderr)
+
+    workers = config.batch.workers or default_workers(THREADS_PER_CONVERSION)
+    with Executor(config.batch.scheduler, workers, min_items=2 * workers) as executor:
+        executor.map(partial(convert_one, config, request, say), files, on_result=publish_in_order,
+                     progress=not args.quiet, desc="converting")
     if args.json:
         print(json.dumps(reports, indent=2, ensure_ascii=False))
     if not args.quiet:

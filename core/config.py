@@ -88,7 +88,10 @@ def from_dict(schema: type[T], data: Any, source: str, prefix: str = "") -> T:
             values[name] = _check(hints[name], data[name], source, key)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{source}: missing required key '{key}'")
-    return schema(**values)
+    try:
+        return schema(**values)     # a schema's __post_init__ checks ranges and combinations
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
 
 
 def _check(tp: Any, value: Any, source: str, key: str) -> Any:

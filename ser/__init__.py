@@ -1,7 +1,7 @@
 """Speech emotion recognition: datasets, feature sets, models, evaluation and a recognizer.
 
     from ser import load_recognizer
-    rec = load_recognizer("configs/example.yaml")
+    rec = load_recognizer("configs/multicorpus.yaml")
     rec.predict(wav, sr)   # -> Prediction(label, probabilities)
 """
 from ser.data import load_dataset

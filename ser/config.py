@@ -12,6 +12,35 @@ from core.config import load_config, resolve_path
 from core.errors import ConfigError
 
 
+def _check_range(section: str, name: str, pair: list[float], low: float, high: float) -> None:
+    if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
+        raise ConfigError(f"key '{section}.{name}' is {pair}; give [min, max] with {low} <= min <= max <= {high}")
+
+
+@dataclass
+class Augment:
+    """Augmented training copies of each real clip (ser/augment.py); never of synthetic speech."""
+    copies: int = 0                             # copies per clip; 0 = no augmentation
+    speed_prob: float = 0.3
+    speed: list[float] = field(default_factory=lambda: [0.92, 1.08])     # pitch + tempo factor
+    reverb_prob: float = 0.4
+    rt60_s: list[float] = field(default_factory=lambda: [0.2, 0.9])
+    noise_prob: float = 0.6
+    snr_db: list[float] = field(default_factory=lambda: [5.0, 30.0])
+    gain_db: list[float] = field(default_factory=lambda: [-18.0, 6.0])
+    codec_prob: float = 0.4                     # MP3 or Opus at phone-like bitrates
+
+    def __post_init__(self):
+        if not 0 <= self.copies <= 10:
+            raise ConfigError(f"key 'data.augment.copies' is {self.copies}; choose 0 to 10")
+        for name in ("speed_prob", "reverb_prob", "noise_prob", "codec_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"key 'data.augment.{name}' is {getattr(self, name)}; choose 0 to 1")
+        for name, low, high in (("speed", 0.5, 2.0), ("rt60_s", 0.05, 3.0), ("snr_db", -10.0, 60.0),
+                                ("gain_db", -40.0, 20.0)):
+            _check_range("data.augment", name, getattr(self, name), low, high)
+
+
 @dataclass
 class Data:
     sources: list[Path]                         # manifest.csv files or folders; several = multi-corpus
@@ -19,6 +48,7 @@ class Data:
     label_map: dict[str, str] = field(default_factory=dict)    # e.g. {calm: neutral}
     normalise: Literal["none", "speaker"] = "none"   # 'speaker': standardise features per speaker; the
                                                      # model then classifies batches of one speaker's clips
+    augment: Augment = field(default_factory=Augment)
 
 
 @dataclass
@@ -38,7 +68,9 @@ class Train:
     epochs: int = 30                            # Keras models only
     batch_size: int = 32
     learning_rate: float = 1e-3
-    workers: int = 2                            # feature-extraction processes
+    workers: int | None = None                  # feature-extraction processes (None: the cores)
+    scheduler: str | None = None                # or an existing Dask cluster: tcp://HOST:8786
+    balance: Literal["class", "corpus"] = "class"   # 'corpus': every corpus weighs the same in each class
 
 
 @dataclass
@@ -46,6 +78,18 @@ class Eval:
     scheme: Literal["group_kfold", "holdout", "random"] = "group_kfold"   # by speaker unless 'random'
     folds: int = 6
     test_speakers: list[str] = field(default_factory=list)    # for 'holdout'
+    cross_corpus: bool = True                   # with several corpora, also leave each corpus out in turn
+
+
+@dataclass
+class Calibration:
+    method: Literal["none", "temperature"] = "temperature"
+    fit_on: Literal["speakers", "corpora"] = "speakers"     # held-out speakers' or held-out corpora's predictions
+    uncertain_below: float = 0.0                # top probability under this: the label is 'uncertain'
+
+    def __post_init__(self):
+        if not 0 <= self.uncertain_below < 1:
+            raise ConfigError(f"key 'calibration.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
 
 
 @dataclass
@@ -64,6 +108,7 @@ class Experiment:
     seed: int = 0
     train: Train = field(default_factory=Train)
     eval: Eval = field(default_factory=Eval)
+    calibration: Calibration = field(default_factory=Calibration)
     output: Output = field(default_factory=Output)
 
 

@@ -14,9 +14,10 @@ from core.seed import set_seed
 from ser.config import Experiment, data_sources
 from ser.data import class_labels, load_dataset
 from ser.evaluate import metrics, plot_confusion, splits
-from ser.features import build_feature_sets, extract_files
+from ser.calibrate import expected_calibration_error, fit_temperature, scale
+from ser.features import Variant, build_feature_sets, extract_files
 from ser.models import build_model, save_checkpoint
-from ser.recognizer import standardise
+from ser.recognizer import batch_normalise, standardise
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ def prepare(cfg: Experiment, progress: bool = True):
     """The dataset rows that have features, their features, and the feature sets used."""
     sets = build_feature_sets(cfg.features, cfg.source)
     df = load_dataset(data_sources(cfg), cfg.data.classes, cfg.data.label_map)
-    X, failures = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress)
+    X, failures = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress,
+                                cfg.train.scheduler)
     ok = np.array([x is not None for x in X], dtype=bool)
     if not ok.any():
         raise UserError(f"no clip of the dataset could be used ({failures[0] if failures else 'none'})")
@@ -34,37 +36,190 @@ def prepare(cfg: Experiment, progress: bool = True):
     return df[ok].reset_index(drop=True), [x for x in X if x is not None], sets
 
 
+def augmented(cfg: Experiment, df, sets, progress: bool = True) -> list[list[np.ndarray | None]]:
+    """For each clip of `df`, the features of its `data.augment.copies` augmented copies."""
+    copies = []
+    for k in range(cfg.data.augment.copies):
+        variant = Variant(cfg.data.augment, k, cfg.seed)
+        X, _ = extract_files(sets, df["path"], resolve_path(cfg.output.cache), cfg.train.workers, progress,
+                             cfg.train.scheduler, variant)
+        copies.append(X)
+    return [[c[i] for c in copies if c[i] is not None] for i in range(len(df))]
+
+
+class Trainer:
+    """Fits the configured model on chosen clips (with their augmented copies) and weights."""
+
+    def __init__(self, cfg: Experiment, X, y, n_classes: int, weights: np.ndarray, extra):
+        self.cfg, self.X, self.y, self.n, self.weights, self.extra = cfg, X, y, n_classes, weights, extra
+
+    def fit(self, idx: np.ndarray):
+        rows = [(self.X[i], self.y[i], self.weights[i]) for i in idx]
+        rows += [(x, self.y[i], self.weights[i]) for i in idx for x in self.extra[i]]
+        X, y, w = [r[0] for r in rows], np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+        model = build_model(self.cfg.model, self.cfg.source)
+        return model.fit(X, y, self.n, self.cfg.train, self.cfg.seed,
+                         weights=None if self.cfg.train.balance == "class" else w)
+
+    def out_of_fold(self, folds) -> np.ndarray:
+        """Probabilities for every clip from a model that did not see its speaker (NaN if untested)."""
+        probs = np.full((len(self.y), self.n), np.nan)
+        for k, (tr, te) in enumerate(folds):
+            probs[te] = self.fit(tr).predict_proba([self.X[i] for i in te])
+            log.info("fold %d/%d: UAR %.3f", k + 1, len(folds),
+                     metrics(self.y[te], probs[te].argmax(1), list(range(self.n)))["uar"])
+        return probs
+
+
+def corpus_weights(df, y: np.ndarray) -> np.ndarray:
+    """Sample weights under which every class weighs the same and, within a class, every corpus
+    that has it weighs the same (so the largest corpus does not decide the model)."""
+    cell = df["corpus"].astype(str).to_numpy() + "/" + y.astype(str)
+    names, inverse, counts = np.unique(cell, return_inverse=True, return_counts=True)
+    corpora_per_class = {c: len({n for n in names if n.endswith(f"/{c}")}) for c in np.unique(y)}
+    w = 1.0 / (counts[inverse] * np.array([corpora_per_class[c] for c in y]))
+    return w * len(y) / w.sum()
+
+
 def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
-    """Evaluate by the configured scheme, fit on all data, write results and checkpoint; return metrics."""
+    """Evaluate by the configured scheme (and leave-one-corpus-out with several corpora), fit
+    the calibration, fit on all data, write results and checkpoint; return metrics."""
     set_seed(cfg.seed)
     model = build_model(cfg.model, cfg.source)
     sets = build_feature_sets(cfg.features, cfg.source)
     if model.input_kind != sets[0].kind:
         raise UserError(f"{cfg.source}: model '{model.name}' needs {model.input_kind} features but "
                         f"'{sets[0].name}' gives {sets[0].kind}; see docs/ser.md for pairs that fit")
+    if cfg.train.balance == "corpus" and not model.weighted:
+        raise UserError(f"{cfg.source}: model '{model.name}' cannot take sample weights; set "
+                        f"train.balance=class or use logreg or svm")
+    if cfg.data.augment.copies and cfg.data.normalise == "speaker":
+        raise UserError(f"{cfg.source}: data.augment does not combine with data.normalise=speaker; set one of them off")
     df, X, sets = prepare(cfg, progress)
+    extra = augmented(cfg, df, sets, progress)
     if cfg.data.normalise == "speaker":
         X = by_speaker(X, df["speaker"].to_numpy(), cfg.source)
     labels = class_labels(df, cfg.data.classes)
     y = np.array([labels.index(e) for e in df["emotion"]])
+    trainer = Trainer(cfg, X, y, len(labels), corpus_weights(df, y), extra)
     folds = splits(df["speaker"].to_numpy(), y, labels, cfg.eval.scheme, cfg.eval.folds,
                    cfg.eval.test_speakers, cfg.seed)
-    predicted = np.full(len(y), -1)
-    fold_uar, t0 = [], time.perf_counter()
-    for k, (tr, te) in enumerate(folds):
-        fold_model = build_model(cfg.model, cfg.source).fit([X[i] for i in tr], y[tr], len(labels), cfg.train, cfg.seed)
-        predicted[te] = fold_model.predict_proba([X[i] for i in te]).argmax(1)
-        fold_uar.append(metrics(y[te], predicted[te], labels)["uar"])
-        log.info("fold %d/%d: UAR %.3f", k + 1, len(folds), fold_uar[-1])
-    tested = predicted >= 0
-    result = metrics(y[tested], predicted[tested], labels)
-    result.update(fold_uar=fold_uar, scheme=cfg.eval.scheme, folds=len(folds), clips=int(len(y)),
-                  speakers=int(df["speaker"].nunique()), eval_seconds=round(time.perf_counter() - t0, 1))
+    t0 = time.perf_counter()
+    probs = trainer.out_of_fold(folds)
+    tested = ~np.isnan(probs[:, 0])
+    result = metrics(y[tested], probs[tested].argmax(1), labels)
+    result.update(fold_uar=[metrics(y[te], probs[te].argmax(1), labels)["uar"] for _, te in folds],
+                  scheme=cfg.eval.scheme, folds=len(folds), clips=int(len(y)),
+                  augmented_copies=int(sum(map(len, extra))), speakers=int(df["speaker"].nunique()))
+    corpora = df["corpus"].astype(str).to_numpy()
+    cross = None
+    if len(set(corpora)) > 1:
+        result["per_corpus"] = {c: metrics(y[tested & (corpora == c)], probs[tested & (corpora == c)].argmax(1),
+                                           labels)["uar"] for c in sorted(set(corpora))}
+        if cfg.eval.cross_corpus and cfg.data.normalise != "speaker":
+            cross = leave_one_corpus_out(trainer, df, labels)
+    temperature, result["calibration"] = calibrate(cfg, probs[tested], y[tested], corpora[tested], cross)
+    if cross:
+        result["cross_corpus"] = cross.pop("scores")
+    result["eval_seconds"] = round(time.perf_counter() - t0, 1)
     t1 = time.perf_counter()
-    final = model.fit(X, y, len(labels), cfg.train, cfg.seed)
+    final = trainer.fit(np.arange(len(y)))
     result["train_seconds"] = round(time.perf_counter() - t1, 1)
-    write_results(cfg, result, final, sets, labels)
+    write_results(cfg, result, final, sets, labels, temperature)
     return result
+
+
+def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, corpora: np.ndarray,
+              cross: dict | None) -> tuple[float, dict]:
+    """The temperature to ship and how calibrated it leaves held-out speakers and corpora.
+
+    `calibration.fit_on: speakers` fits it on the out-of-fold predictions (speakers the model
+    did not see); `corpora` on the pooled leave-one-corpus-out predictions. Each held-out
+    corpus's ECE uses a temperature fitted the same way without that corpus's clips, and is
+    measured on the labels it shares with the others (renormalised), as its UAR is."""
+    if cfg.calibration.method == "none":
+        def fit(pool):
+            return 1.0
+    else:
+        def fit(pool):
+            return fit_temperature(np.concatenate([p for p, _ in pool]), np.concatenate([t for _, t in pool]))
+    by_corpus = cross is not None and cfg.calibration.fit_on == "corpora"
+    if by_corpus:
+        pools = {c: (p, t) for c, p, t in zip(cross["corpora"], cross["probs"], cross["truth"])}
+    else:
+        pools = {c: (probs[corpora == c], y[corpora == c]) for c in sorted(set(corpora))}
+    temperature = fit(list(pools.values()))
+    calibrated = scale(probs, temperature)
+    sure = calibrated.max(1) >= cfg.calibration.uncertain_below
+    report = {"method": cfg.calibration.method, "fitted_on": f"held-out {cfg.calibration.fit_on}" if cross
+              else "held-out speakers", "temperature": round(temperature, 4),
+              "ece_before": expected_calibration_error(probs, y), "ece": expected_calibration_error(calibrated, y),
+              "uncertain_below": cfg.calibration.uncertain_below, "uncertain_share": float(1 - sure.mean()),
+              "accuracy_when_certain": float(np.mean(calibrated[sure].argmax(1) == y[sure])) if sure.any() else None}
+    if cross:
+        per_corpus = {}
+        for corpus, p, truth, shared in zip(cross["corpora"], cross["probs"], cross["truth"], cross["shared"]):
+            t = fit([v for c, v in pools.items() if c != corpus])
+            if len(shared) > 1:     # on the labels the corpus has, as its UAR (a corpus without
+                p = p[:, shared] / p[:, shared].sum(1, keepdims=True)   # 'neutral' cannot be wrong by it)
+                truth = np.searchsorted(shared, truth)
+            per_corpus[corpus] = {"temperature": round(t, 4), "ece_before": expected_calibration_error(p, truth),
+                                  "ece": expected_calibration_error(scale(p, t), truth)}
+        report["held_out_corpora"] = per_corpus
+        report["held_out_corpora_mean_ece"] = float(np.mean([v["ece"] for v in per_corpus.values()]))
+    return temperature, report
+
+
+def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
+    """Train on all corpora but one, test on that one, for each corpus in turn.
+
+    The test corpus is scored on the labels it shares with the training corpora, the model's
+    probabilities renormalised over those labels; a corpus that shares a single label gets that
+    label's recall among all labels instead. Each corpus is also scored with its speakers'
+    features standardised per speaker (`speaker_norm`: what batch normalisation at inference
+    does with one speaker's audio). Returns the scores and, for calibration, each corpus's
+    unrestricted probabilities and true labels.
+    """
+    y, X = trainer.y, trainer.X
+    corpora, speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].to_numpy()
+    scores, names, all_probs, truths, shared_labels = {}, [], [], [], []
+    for corpus in sorted(set(corpora)):
+        train, test = np.flatnonzero(corpora != corpus), corpora == corpus
+        shared = sorted(set(y[train]) & set(y[test]))
+        test = np.flatnonzero(test & np.isin(y, shared))
+        model = trainer.fit(train)
+        probs = model.predict_proba([X[i] for i in test])
+        names.append(corpus), all_probs.append(probs), truths.append(y[test]), shared_labels.append(shared)
+        entry = {"labels": [labels[k] for k in shared], "clips": int(len(test))}
+        if len(shared) < 2:         # UAR over one label is meaningless; report its recall among all
+            entry["recall"] = float(np.mean(probs.argmax(1) == y[test]))
+            entry["skipped"] = (f"shares only {', '.join(entry['labels'])} with the other corpora; its recall "
+                                f"among all {len(set(y[train]))} labels: {entry['recall']:.3f}")
+        else:
+            truth = np.searchsorted(shared, y[test])
+            for name, p in (("single_clip", probs),
+                            ("speaker_norm", model.predict_proba(_per_speaker(model, [X[i] for i in test],
+                                                                              speakers[test])))):
+                m = metrics(truth, p[:, shared].argmax(1), entry["labels"])
+                entry[name] = {k: m[k] for k in ("uar", "accuracy", "macro_f1", "confusion")}
+            log.info("leave out %s: UAR %.3f (per-speaker normalised %.3f)", corpus,
+                     entry["single_clip"]["uar"], entry["speaker_norm"]["uar"])
+        scores[corpus] = entry
+    done = [v for v in scores.values() if "single_clip" in v]
+    scores["mean_uar"] = float(np.mean([v["single_clip"]["uar"] for v in done])) if done else None
+    scores["mean_uar_speaker_norm"] = float(np.mean([v["speaker_norm"]["uar"] for v in done])) if done else None
+    return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths, "shared": shared_labels}
+
+
+def _per_speaker(model, feats: list[np.ndarray], speakers: np.ndarray) -> list[np.ndarray]:
+    out = list(feats)
+    mean, std = model.input_stats()
+    for s in np.unique(speakers):
+        mine = np.flatnonzero(speakers == s)
+        if len(mine) > 1:
+            for i, x in zip(mine, batch_normalise([feats[i] for i in mine], mean, std)):
+                out[i] = x
+    return out
 
 
 def by_speaker(X: list[np.ndarray], speakers: np.ndarray, source: str) -> list[np.ndarray]:
@@ -80,7 +235,7 @@ def by_speaker(X: list[np.ndarray], speakers: np.ndarray, source: str) -> list[n
     return out
 
 
-def write_results(cfg: Experiment, result: dict, model, sets, labels) -> Path:
+def write_results(cfg: Experiment, result: dict, model, sets, labels, temperature: float = 1.0) -> Path:
     out = resolve_path(cfg.output.results) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "metrics.json", overwrite=True) as tmp:
@@ -92,7 +247,8 @@ def write_results(cfg: Experiment, result: dict, model, sets, labels) -> Path:
                        f"{cfg.name}: UAR {result['uar']:.3f} ({result['scheme']}, {result['folds']} folds)")
     checkpoint = resolve_path(cfg.output.checkpoint) if cfg.output.checkpoint else out / "checkpoint"
     save_checkpoint(checkpoint, model, [fs.spec() for fs in sets], labels, cfg.seed,
-                    {"experiment": cfg.name, "normalise": cfg.data.normalise,
+                    {"experiment": cfg.name, "normalise": cfg.data.normalise, "temperature": temperature,
+                     "uncertain_below": cfg.calibration.uncertain_below,
                      "scores": {k: result[k] for k in ("accuracy", "uar", "macro_f1")}})
     result["checkpoint"] = str(checkpoint)
     return out

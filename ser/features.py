@@ -8,15 +8,14 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 
-from core.audio import load_audio
+from core.audio import atomic_path, load_audio
 from core.config import ROOT, from_dict
 from core.errors import AudioError, UserError
 from core.registry import Registry
@@ -211,8 +210,11 @@ POOLINGS = {"mean": np.mean, "std": np.std, "max": np.max, "min": np.min}
 
 @register("whisper")
 class WhisperEncoder(FeatureSet):
-    """Whisper encoder output pooled over time (CTranslate2, bundled weights).
+    """Whisper encoder states of one layer pooled over time (CTranslate2, bundled weights).
 
+    `layer` k reads the states after the k-th encoder layer (through the final layer norm);
+    unset, the encoder's output. Middle layers carry more paralinguistic and less lexical
+    information and generalise better across corpora (docs/ser.md).
     window 'real' encodes only the clip's own frames (fast); 'padded' encodes the 30 s
     window Whisper was trained on and pools over the clip's frames (slower, a little better).
     """
@@ -220,18 +222,34 @@ class WhisperEncoder(FeatureSet):
     model: str = "base"
     pooling: list[str] = field(default_factory=lambda: ["mean", "std"])
     window: Literal["real", "padded"] = "real"
+    layer: int | None = None
 
     def __post_init__(self):
         bad = [p for p in self.pooling if p not in POOLINGS]
         if bad or not self.pooling:
             raise UserError(f"whisper pooling {bad or '[]'} not understood; use some of: {', '.join(POOLINGS)}")
+        if self.layer is not None and self.layer < 1:
+            raise UserError(f"whisper layer {self.layer} not understood; use 1 for the first encoder layer, "
+                            f"or leave it out for the encoder's output")
+
+    def spec(self) -> dict:
+        spec = super().spec()
+        if self.layer is None:          # checkpoints from before layers existed stay loadable
+            del spec["params"]["layer"]
+        return spec
+
+    def _encoder(self):
+        """(CTranslate2 Whisper, feature extractor) whose encode() gives this set's layer."""
+        from asr.models import whisper_encoder, whisper_model
+        if self.layer is None:
+            model = whisper_model(self.model)       # the instance ASR uses, when it is the same
+            return model.model, model.feature_extractor
+        return whisper_encoder(self.model, self.layer)
 
     def encode(self, wav: np.ndarray) -> np.ndarray:
         """Encoder states (frames, dims) for the clip's real frames, 30 s windows at most per pass."""
         import ctranslate2
-        from asr.models import whisper_model
-        model = whisper_model(self.model)
-        fe = model.feature_extractor
+        encoder, fe = self._encoder()
         chunk = fe.n_samples                         # 30 s
         states = []
         for start in range(0, len(wav), chunk):
@@ -241,7 +259,7 @@ class WhisperEncoder(FeatureSet):
                 mel = fe(piece, padding=chunk - len(piece))[:, :fe.nb_max_frames]
             else:
                 mel = fe(piece, padding=0)
-            out = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])),
+            out = encoder.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])),
                                      to_cpu=True)
             states.append(np.asarray(out)[0, :max(real, 1)])
         return np.concatenate(states)
@@ -272,60 +290,103 @@ def file_digest(path: Path) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
-def _cached_extract(fs: FeatureSet, path: str, cache_dir: Path | None) -> np.ndarray:
-    target = None
-    if cache_dir is not None:
-        target = cache_dir / fs.key() / f"{file_digest(path)}.npy"
-        if target.is_file():
-            try:
-                return np.load(target, allow_pickle=False)
-            except (ValueError, OSError, EOFError):
-                log.warning("corrupt cache entry %s for %s; recomputing", target, path)
-                target.unlink(missing_ok=True)
-    wav, _ = load_audio(path, sr=SR)
-    value = fs.extract(check_speech(wav, str(path)))
-    if not np.all(np.isfinite(value)):
-        raise AudioError(f"{path}: {fs.name} features are not finite (corrupt or degenerate audio)")
-    if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, value, allow_pickle=False)
-        os.replace(tmp, target)
-    return value
+@dataclass(frozen=True)
+class Variant:
+    """Which version of each file to describe: as recorded, or augmented copy `copy` drawn
+    by `spec` (ser.config.Augment) from a generator seeded by (seed, file content, copy)."""
+    spec: object = None
+    copy: int = 0
+    seed: int = 0
+
+    def suffix(self) -> str:
+        if self.spec is None:
+            return ""
+        text = json.dumps([dataclasses.asdict(self.spec), self.copy, self.seed], sort_keys=True)
+        return f"-aug{self.copy}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+    def apply(self, wav: np.ndarray, digest: str) -> np.ndarray:
+        if self.spec is None:
+            return wav
+        from ser.augment import augment
+        rng = np.random.default_rng([self.seed, self.copy, int(digest[:12], 16)])
+        return augment(wav, self.spec, rng)
 
 
-def _one(fs: FeatureSet, path: str, cache_dir: Path | None):
+ORIGINAL = Variant()
+
+
+def _cache_entry(fs: FeatureSet, path: str, cache_dir: Path | None, variant: Variant = ORIGINAL) -> Path | None:
+    return None if cache_dir is None else cache_dir / fs.key() / f"{file_digest(path)}{variant.suffix()}.npy"
+
+
+def _load_entry(entry: Path | None, path: str) -> np.ndarray | None:
+    """A cached value, or None when absent; a corrupt entry (unreadable, not finite) is not trusted."""
+    if entry is None or not entry.is_file():
+        return None
     try:
-        return _cached_extract(fs, path, cache_dir), None
+        value = np.load(entry, allow_pickle=False)
+        if value.dtype == np.float32 and value.size and np.all(np.isfinite(value)):
+            return value
+    except (ValueError, OSError, EOFError):
+        pass
+    log.warning("corrupt cache entry %s for %s; recomputing", entry, path)
+    return None
+
+
+def _extract_one(fs: FeatureSet, cache_dir: Path | None, variant: Variant,
+                 path: str) -> tuple[np.ndarray | None, str | None]:
+    """(features, None) of one file, written to the cache, or (None, the reason it cannot be used).
+
+    Entries are published atomically (a temporary file renamed into place), so concurrent
+    writers of one entry leave one complete file and readers never see a partial one."""
+    try:
+        wav, _ = load_audio(path, sr=SR)
+        value = fs.extract(check_speech(variant.apply(wav, file_digest(path)), str(path)))
+        if not np.all(np.isfinite(value)):
+            raise AudioError(f"{path}: {fs.name} features are not finite (corrupt or degenerate audio)")
     except UserError as e:
         return None, str(e)
+    if cache_dir is not None:
+        with atomic_path(_cache_entry(fs, path, cache_dir, variant), overwrite=True) as tmp, open(tmp, "wb") as f:
+            np.save(f, value.astype(np.float32), allow_pickle=False)
+    return value, None
 
 
 def extract_files(sets: list[FeatureSet], paths: list, cache_dir: Path | None = CACHE_DIR,
-                  workers: int = 2, progress: bool = True) -> tuple[list, list[str]]:
+                  workers: int | None = None, progress: bool = True, scheduler: str | None = None,
+                  variant: Variant = ORIGINAL) -> tuple[list, list[str]]:
     """Features for each path (fused across `sets`); a file that fails gives None plus a warning.
 
-    Returns (features, failures) where failures are one-line messages naming each skipped file.
+    Cached entries are read here; the rest run on `core.execute` (this process, a LocalCluster
+    of `workers` (None: the cores), or the Dask cluster at `scheduler`). Returns (features, failures) where
+    failures are one-line messages naming each skipped file.
     """
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
+    from core.execute import Executor
     paths = [str(p) for p in paths]
     results: list[list] = [[None] * len(sets) for _ in paths]
     failures: dict[int, str] = {}
-    for j, fs in enumerate(sets):
-        jobs = workers if fs.parallel else 1
-        todo = [i for i in range(len(paths)) if i not in failures]
-        calls = (delayed(_one)(fs, paths[i], cache_dir) for i in todo)
-        stream = Parallel(n_jobs=jobs, return_as="generator", batch_size=8)(calls) if jobs > 1 else \
-            (_one(fs, paths[i], cache_dir) for i in todo)
-        for i, (value, error) in tqdm(zip(todo, stream), total=len(todo), desc=fs.name, unit="file",
-                                      disable=not progress, leave=False):
-            if error is not None:
-                failures[i] = error
-                log.warning("skipped: %s", error)
-            results[i][j] = value
+    with Executor(scheduler, workers) as executor:
+        for j, fs in enumerate(sets):
+            for i in range(len(paths)):
+                results[i][j] = None if i in failures else _cached(fs, paths[i], cache_dir, variant)
+            todo = [i for i in range(len(paths)) if i not in failures and results[i][j] is None]
+            done = executor.map(partial(_extract_one, fs, cache_dir, variant), [paths[i] for i in todo],
+                                threaded=not fs.parallel, progress=progress, desc=fs.name)
+            for i, (value, error) in zip(todo, done):
+                if error is not None:
+                    failures[i] = error
+                    log.warning("skipped: %s", error)
+                results[i][j] = value
     fused = [None if i in failures else (r[0] if len(r) == 1 else np.concatenate(r)) for i, r in enumerate(results)]
     return fused, [failures[i] for i in sorted(failures)]
+
+
+def _cached(fs: FeatureSet, path: str, cache_dir: Path | None, variant: Variant = ORIGINAL) -> np.ndarray | None:
+    """The cached value of a readable file, else None (missing files fail later, by name)."""
+    try:
+        return _load_entry(_cache_entry(fs, path, cache_dir, variant), path)
+    except OSError:
+        return None
 
 
 def extract_wave(sets: list[FeatureSet], wav: np.ndarray, where: str = "audio") -> np.ndarray:

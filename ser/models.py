@@ -37,8 +37,10 @@ class Classifier:
     name: ClassVar[str]
     input_kind: ClassVar[Literal["functionals", "frames"]] = "functionals"
     filename: ClassVar[str]
+    weighted: ClassVar[bool] = False        # fit() honours per-sample `weights`
 
-    def fit(self, X: list[np.ndarray], y: np.ndarray, n_classes: int, train, seed: int) -> "Classifier":
+    def fit(self, X: list[np.ndarray], y: np.ndarray, n_classes: int, train, seed: int,
+            weights: np.ndarray | None = None) -> "Classifier":
         raise NotImplementedError
 
     def predict_proba(self, X: list[np.ndarray]) -> np.ndarray:
@@ -79,14 +81,14 @@ TRUSTED_TYPES = {
 class SklearnModel(Classifier):
     filename = "model.skops"
 
-    def estimator(self, seed: int):
+    def estimator(self, seed: int, weighted: bool = False):
         raise NotImplementedError
 
-    def fit(self, X, y, n_classes, train, seed):
+    def fit(self, X, y, n_classes, train, seed, weights=None):
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
-        self.pipeline = Pipeline([("scale", StandardScaler()), ("clf", self.estimator(seed))])
-        self.pipeline.fit(np.stack(X), y)
+        self.pipeline = Pipeline([("scale", StandardScaler()), ("clf", self.estimator(seed, weights is not None))])
+        self.pipeline.fit(np.stack(X), y, **({} if weights is None else {"clf__sample_weight": weights}))
         self.n_classes = n_classes
         return self
 
@@ -129,17 +131,19 @@ class LogReg(SklearnModel):
     runs no code and needs no scikit-learn import (seconds of start-up)."""
     C: float = 0.1
     max_iter: int = 2000
+    tol: float = 1e-4                       # looser (1e-3) trains many times faster on large sets
     class_weight: Literal["balanced"] | None = "balanced"
     filename: ClassVar[str] = "model.npz"
+    weighted: ClassVar[bool] = True
     ARRAYS: ClassVar[tuple[str, ...]] = ("mean", "scale", "coef", "intercept", "classes")
 
-    def estimator(self, seed):
+    def estimator(self, seed, weighted=False):
         from sklearn.linear_model import LogisticRegression
-        return LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
-                                  random_state=seed)
+        return LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol, random_state=seed,
+                                  class_weight=None if weighted else self.class_weight)
 
-    def fit(self, X, y, n_classes, train, seed):
-        super().fit(X, y, n_classes, train, seed)
+    def fit(self, X, y, n_classes, train, seed, weights=None):
+        super().fit(X, y, n_classes, train, seed, weights)
         scaler, clf = self.pipeline.named_steps["scale"], self.pipeline.named_steps["clf"]
         self.arrays = {"mean": scaler.mean_, "scale": scaler.scale_, "coef": clf.coef_,
                        "intercept": clf.intercept_, "classes": clf.classes_}
@@ -178,11 +182,13 @@ class SVM(SklearnModel):
     kernel: Literal["rbf", "linear", "poly"] = "rbf"
     gamma: Literal["scale", "auto"] | float = "scale"
     class_weight: Literal["balanced"] | None = "balanced"
+    weighted: ClassVar[bool] = True
 
-    def estimator(self, seed):
+    def estimator(self, seed, weighted=False):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
-        svc = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=self.class_weight, random_state=seed)
+        svc = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, random_state=seed,
+                  class_weight=None if weighted else self.class_weight)
         return CalibratedClassifierCV(svc, method="sigmoid", ensemble=False)
 
 
@@ -193,7 +199,7 @@ class MLP(SklearnModel):
     alpha: float = 1e-2
     max_iter: int = 500
 
-    def estimator(self, seed):
+    def estimator(self, seed, weighted=False):
         from sklearn.neural_network import MLPClassifier
         return MLPClassifier(hidden_layer_sizes=tuple(self.hidden), alpha=self.alpha, max_iter=self.max_iter,
                              early_stopping=True, random_state=seed)
@@ -221,7 +227,7 @@ class KerasModel(Classifier):
             out[i, :len(x)] = x
         return out
 
-    def fit(self, X, y, n_classes, train, seed):
+    def fit(self, X, y, n_classes, train, seed, weights=None):
         k = keras()
         k.utils.set_random_seed(seed)
         frames = np.concatenate([x[:self.max_frames] for x in X])

@@ -8,21 +8,38 @@ import numpy as np
 from core.audio import resample
 from core.config import resolve_path
 from core.errors import UserError
+from ser.calibrate import scale
 from ser.data import canonical_label
 from ser.features import SR, build_feature_sets, extract_wave
 from ser.models import load_checkpoint
 
-DEFAULT_CONFIG = "configs/example.yaml"
+DEFAULT_CONFIG = "configs/multicorpus.yaml"
+
+
+UNCERTAIN = "uncertain"
 
 
 @dataclass(frozen=True)
 class Prediction:
+    """An emotion with the probability of each; the label is 'uncertain' when the model's top
+    probability is below the checkpoint's threshold (the probabilities are still given)."""
     label: str
     probabilities: dict[str, float]
 
     @property
+    def top(self) -> str:
+        """The most probable emotion, whether or not the model is sure of it."""
+        return max(self.probabilities, key=self.probabilities.get)
+
+    @property
     def confidence(self) -> float:
-        return self.probabilities[self.label]
+        return self.probabilities[self.top]
+
+    @classmethod
+    def of(cls, labels: list[str], probs, uncertain_below: float = 0.0) -> "Prediction":
+        probabilities = {l: float(v) for l, v in zip(labels, probs)}
+        top = max(probabilities, key=probabilities.get)
+        return cls(UNCERTAIN if probabilities[top] < uncertain_below else top, probabilities)
 
 
 class Recognizer:
@@ -37,6 +54,8 @@ class Recognizer:
             raise UserError(f"{self.checkpoint}: model '{self.model.name}' cannot read "
                             f"{self.feature_sets[0].kind} features; the checkpoint is inconsistent")
         self.per_speaker = self.meta.get("normalise", "none") == "speaker"
+        self.temperature = float(self.meta.get("temperature", 1.0))
+        self.uncertain_below = float(self.meta.get("uncertain_below", 0.0))
 
     def features(self, wav: np.ndarray, sr: int, where: str = "audio") -> np.ndarray:
         """The checkpoint's features for a waveform (samples, or samples x channels) at rate `sr`."""
@@ -56,9 +75,8 @@ class Recognizer:
             features = standardise(features)
         elif normalise:
             features = batch_normalise(features, *self.model.input_stats())
-        probs = self.model.predict_proba(features)
-        return [Prediction(self.labels[int(p.argmax())], {l: float(v) for l, v in zip(self.labels, p)})
-                for p in probs]
+        probs = scale(self.model.predict_proba(features), self.temperature)
+        return [Prediction.of(self.labels, p, self.uncertain_below) for p in probs]
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
         """The emotion of one waveform (float, any rate, mono or samples x channels)."""
@@ -89,6 +107,7 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
     if cfg.output.checkpoint is None:
         raise UserError(f"{path}: key 'output.checkpoint' is not set; point it at a trained checkpoint folder")
     rec = Recognizer(resolve_path(cfg.output.checkpoint))
+    rec.uncertain_below = cfg.calibration.uncertain_below      # the config's, so --set can change it
     wanted = [fs.spec() for fs in build_feature_sets(cfg.features, cfg.source)]
     if wanted != rec.meta["features"] or cfg.model.name != rec.model.name:
         raise UserError(f"{path}: checkpoint {cfg.output.checkpoint} was trained with "
@@ -103,3 +122,16 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
 
 def _describe(specs: list[dict]) -> str:
     return " + ".join(s["name"] + (str(s["params"]) if s["params"] else "") for s in specs)
+
+
+def file_features(source: str, overrides: tuple, path) -> tuple[np.ndarray | None, str | None]:
+    """(features, None) of one audio file for the recognizer of `source`, or (None, why not); a task
+    for `core.execute`, so the recognizer loads once per process (per Dask worker)."""
+    from core.audio import load_audio
+    from core.execute import cached
+    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
+    try:
+        wav, _ = load_audio(path, sr=SR)
+        return rec.features(wav, SR, str(path)), None
+    except UserError as e:
+        return None, str(e)

@@ -94,6 +94,14 @@ def test_same_emotion_and_given_text(converter, ravdess_clip, tmp_path):
     assert report["check"]["wer"] <= 0.2
 
 
+def test_same_on_an_uncertain_input_speaks_neutral_and_says_so(converter, ravdess_clip, tmp_path, monkeypatch):
+    converter.load(asr=False)
+    monkeypatch.setattr(converter.recognizer, "uncertain_below", 0.999)
+    report = converter.convert(ravdess_clip, Request("same", "middlemale", text="Fine.", check=False), tmp_path)
+    assert report["detected_emotion"]["label"] == "uncertain" and report["target_emotion"] == "neutral"
+    assert any("uncertain" in n and "fell back to neutral" in n for n in report["notes"])
+
+
 def test_silence_is_refused_but_keep_voice_still_works(converter, tmp_path):
     silence = tmp_path / "silence.wav"
     sf.write(silence, np.zeros(32000, np.float32), 16000)
@@ -170,3 +178,25 @@ def test_long_input_windows_cover_everything_within_the_limit(seconds):
     pieces = _windows(wav, 16000, 30.0)
     assert np.array_equal(np.concatenate(pieces), wav)
     assert all(3 * 16000 <= len(p) <= 30 * 16000 for p in pieces)
+
+
+def test_detected_language_is_spoken_by_the_voice_in_that_language(converter, tmp_path):
+    """A Spanish clip (made by the project's TTS: youngwoman's Spanish speaker) comes back in Spanish."""
+    from tts import synthesize
+    wav, sr = synthesize("Mañana vamos a la playa con mis amigos.", voice="youngwoman", language="es")
+    clip = tmp_path / "es.wav"
+    sf.write(clip, wav, sr)
+    report = converter.convert(clip, Request("happy", "youngman", check=False), tmp_path / "out")
+    assert report["language"] == "es" and "playa" in report["transcript"].lower()
+    assert report["spoken_text"] == report["transcript"]
+    out, out_sr = sf.read(report["output"], dtype="float32")
+    assert len(out) / out_sr > 1.0 and np.abs(out).max() > 0.05
+
+
+def test_a_language_without_a_voice_stops_with_the_languages_and_how_to_force_english(
+        converter, shared_data, tmp_path):
+    urdu = shared_data / "urdu" / "Angry" / "SM1_F10_A010.flac"       # Urdu speech, detected as 'ur'
+    with pytest.raises(UserError, match=r"no voice for language 'ur'; this voice speaks en, es, fr, hi, it, pt;"
+                                        r".*--set asr.language=en"):
+        converter.convert(urdu, Request("happy", "youngwoman"), tmp_path)
+    assert not list(tmp_path.iterdir())                                # nothing partial published

@@ -58,6 +58,7 @@ def inputs(tmp_path):
     (["ok.wav", "happy", "youngman", "--output-dir", "a_file/out"], ["a_file/out", "cannot be written"]),
     (["ok.wav", "happy", "youngman", "--intensity", "max"], ["intensity", "normal, strong"]),
     (["ok.wav", "happy", "youngman", "--set", "asr.modle=tiny.en"], ["unknown key 'asr.modle'"]),
+    (["ok.wav", "happy", "youngman", "--scheduler", "localhost"], ["'localhost' is not a Dask address"]),
 ])
 def test_bad_input_is_one_line_error_with_nothing_written(inputs, args, fragments):
     result = _detect(*args, cwd=inputs)
@@ -136,3 +137,26 @@ def test_thirty_minute_input_in_bounded_memory(ravdess_clip, tmp_path):
     assert report["detected_emotion"]["label"] in report["detected_emotion"]["probabilities"]
     assert report["check"]["wer"] <= 0.2
     assert usage.ru_maxrss / 1024 < 1500                         # MB, the issue's memory target
+
+
+def test_parallel_batch_numbers_are_unique_gap_free_and_as_in_one_process(shared_data, tmp_path):
+    """A 2-worker LocalCluster batch publishes the same input -> number map and labels as one process."""
+    clips = sorted((shared_data / "ravdess" / "Actor_03").glob("03-01-0[2-5]-01-01-01-03.flac"))
+    (tmp_path / "in").mkdir()
+    for clip in clips:
+        (tmp_path / "in" / clip.name).symlink_to(clip)
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        out.mkdir()
+        (out / "3.wav").write_bytes(b"an older output")          # numbering continues above it
+        result = _detect(tmp_path / "in", "same", "middlemale", "--text", "Hello there.", "--no-check",
+                         "--json", "--workers", workers, "--output-dir", out)
+        assert result.returncode == 0, result.stderr
+        runs[workers] = json.loads(result.stdout)
+        names = sorted(p.name for p in out.iterdir())
+        assert names == sorted(["3.wav"] + [f"{n}.{ext}" for n in range(4, 4 + len(clips)) for ext in ("wav", "json")])
+        assert (out / "3.wav").read_bytes() == b"an older output"
+    one, two = ([(Path(r["input"]["path"]).name, Path(r["output"]).name, r["detected_emotion"]["label"])
+                 for r in runs[w]] for w in (1, 2))
+    assert one == two and len(one) == len(clips)

@@ -100,3 +100,97 @@ def test_bad_files_are_skipped_by_name(ravdess_clip, tmp_path):
     assert len(failures) == 5
     for path, message in zip([empty, text, short, silent, truncated], failures):
         assert str(path) in message and "\n" not in message
+
+
+# --- Whisper middle layers -----------------------------------------------------------------
+
+def _ct2_tensors(path) -> dict[str, np.ndarray]:
+    """Every tensor of a CTranslate2 model.bin, read independently of asr.models' writer."""
+    import struct
+    data, at, out = path.read_bytes(), 0, {}
+    dtypes = [np.float32, np.int8, np.int16, np.int32, np.float16]
+
+    def take(fmt):
+        nonlocal at
+        (value,) = struct.unpack_from(fmt, data, at)
+        at += struct.calcsize(fmt)
+        return value
+
+    def string():
+        nonlocal at
+        size = take("H")
+        at += size
+        return data[at - size:at - 1].decode()
+
+    take("I"), string(), take("I")
+    for _ in range(take("I")):
+        name, shape = string(), [take("I") for _ in range(take("B"))]
+        dtype, size = dtypes[take("B")], take("I")
+        out[name] = np.frombuffer(data, dtype, size // np.dtype(dtype).itemsize, at).reshape(shape).astype(np.float32)
+        at += size
+    return out
+
+
+def _reference_encoder(t: dict, mel: np.ndarray, layers: int) -> np.ndarray:
+    """Whisper's encoder in numpy (conv stem, pre-norm attention blocks, final layer norm),
+    stopped after `layers` blocks."""
+    from scipy.special import erf
+
+    def gelu(x):
+        return 0.5 * x * (1 + erf(x / np.sqrt(2)))
+
+    def conv(x, w, b, stride):
+        x = np.pad(x, ((0, 0), (1, 1)))
+        cols = np.stack([x[:, k:k + x.shape[1] - 2:stride] for k in range(3)], axis=-1)   # (in, T, 3)
+        return np.einsum("oik,itk->ot", w, cols) + b[:, None]
+
+    def norm(x, name):
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-5) * t[name + "/gamma"] + t[name + "/beta"]
+
+    x = gelu(conv(mel, t["encoder/conv1/weight"], t["encoder/conv1/bias"], 1))
+    x = gelu(conv(x, t["encoder/conv2/weight"], t["encoder/conv2/bias"], 2)).T
+    x = x + t["encoder/position_encodings/encodings"][: len(x)]
+    heads = int(t["encoder/num_heads"])
+    for i in range(layers):
+        p = f"encoder/layer_{i}/"
+        h = norm(x, p + "self_attention/layer_norm")
+        q, k, v = np.split(h @ t[p + "self_attention/linear_0/weight"].T + t[p + "self_attention/linear_0/bias"], 3, -1)
+        q, k, v = (a.reshape(len(x), heads, -1).transpose(1, 0, 2) for a in (q, k, v))
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+        att = np.exp(scores - scores.max(-1, keepdims=True))
+        ctx = (att / att.sum(-1, keepdims=True) @ v).transpose(1, 0, 2).reshape(len(x), -1)
+        x = x + ctx @ t[p + "self_attention/linear_1/weight"].T + t[p + "self_attention/linear_1/bias"]
+        h = norm(x, p + "ffn/layer_norm")
+        x = x + gelu(h @ t[p + "ffn/linear_0/weight"].T + t[p + "ffn/linear_0/bias"]) @ \
+            t[p + "ffn/linear_1/weight"].T + t[p + "ffn/linear_1/bias"]
+    return norm(x, "encoder/layer_norm")
+
+
+def test_middle_layer_equals_a_reference_encoder(wav):
+    """The truncated model's encoder output is layer k of Whisper tiny.en, computed here in numpy
+    from the same weights; the int8 features the recogniser uses stay close to it."""
+    import ctranslate2
+    from asr.models import model_folder, truncated_folder, whisper_encoder
+    (fs,) = build_feature_sets([{"name": "whisper", "params": {"model": "tiny.en", "layer": 2}}])
+    _, fe = whisper_encoder("tiny.en", 2)
+    mel = fe(wav, padding=0)
+    exact = ctranslate2.models.Whisper(str(truncated_folder("tiny.en", 2)), device="cpu", compute_type="float32")
+    got = np.asarray(exact.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])), to_cpu=True))[0]
+    want = _reference_encoder(_ct2_tensors(model_folder("tiny.en") / "model.bin"), mel, 2)
+    assert got.shape == want.shape == (mel.shape[1] // 2, 384)
+    assert np.abs(got - want).max() < 2e-2 * np.abs(want).max()
+    other = _reference_encoder(_ct2_tensors(model_folder("tiny.en") / "model.bin"), mel, 3)
+    assert np.abs(got - other).max() > 10 * np.abs(got - want).max()       # a different layer differs
+    real = int(np.ceil(len(wav) / fe.hop_length / 2))
+    pooled = np.concatenate([want[:real].mean(0), want[:real].std(0)])
+    assert np.corrcoef(fs.extract(wav), pooled)[0, 1] > 0.99
+
+
+def test_layer_is_validated_and_kept_out_of_old_specs():
+    with pytest.raises(UserError, match="layer 0"):
+        build_feature_sets([{"name": "whisper", "params": {"layer": 0}}])
+    with pytest.raises(UserError, match="from 1 to 4"):
+        build_feature_sets([{"name": "whisper", "params": {"model": "tiny.en", "layer": 9}}])[0].extract(np.ones(16000))
+    (plain,) = build_feature_sets([{"name": "whisper"}])
+    assert "layer" not in plain.spec()["params"]           # checkpoints saved before layers load as before

@@ -80,3 +80,19 @@ def test_speaker_normalised_training_standardises_each_speaker():
         assert np.allclose(group.mean(0), 0, atol=1e-6) and np.allclose(group.std(0), 1, atol=1e-4)
     with pytest.raises(UserError, match="at least 2 clips per speaker"):
         by_speaker(X, np.array(["a"] * 11 + ["b"]), "test.yaml")
+
+
+def test_uncertain_below_the_threshold_keeps_the_probabilities(rec, ravdess_clip, monkeypatch):
+    p = Prediction.of(["sad", "calm"], [0.55, 0.45], uncertain_below=0.6)
+    assert p.label == "uncertain" and p.top == "sad" and p.confidence == 0.55
+    assert Prediction.of(["sad", "calm"], [0.65, 0.35], uncertain_below=0.6).label == "sad"
+    wav, sr = load_audio(ravdess_clip)
+    sure = rec.predict(wav, sr)
+    monkeypatch.setattr(rec, "uncertain_below", sure.confidence + 1e-3)
+    unsure = rec.predict(wav, sr)
+    assert unsure.label == "uncertain" and unsure.top == sure.label
+    assert unsure.probabilities == pytest.approx(sure.probabilities)
+
+
+def test_the_config_threshold_overrides_the_checkpoints():
+    assert load_recognizer("configs/example.yaml", ["calibration.uncertain_below=0.7"]).uncertain_below == 0.7

@@ -10,7 +10,7 @@ from core.errors import ConfigError, UserError
 from core.labels import EMOTIONS
 from tts import VOICES, synthesize, voice_names
 from tts.render import measure
-from tts.voices import add_voices, load_voices
+from tts.voices import Voice, add_voices, load_voices
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 TEXT = "Open the door, please."
@@ -40,11 +40,15 @@ def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
     assert f0["smallgirl"] > f0["youngwoman"] > f0["youngman"] > f0["middlemale"]
 
 
-@pytest.mark.parametrize("voice", ["youngwoman", "middlemale"])     # one per engine
+@pytest.mark.parametrize("voice", ["youngwoman", "piper"])     # inside Kokoro; post hoc for Piper
 def test_emotions_differ_from_neutral_in_the_profiles_direction(renderings, voice):
+    if voice == "piper":
+        VOICES["piper"] = Voice(engine="piper")
+        renderings = {(voice, e): synthesize(TEXT, emotion=e, voice=voice) for e in ("neutral", "angry")}
     neutral = measure(*renderings[voice, "neutral"])
     angry = measure(*renderings[voice, "angry"])
     sad = measure(*synthesize(TEXT, emotion="sad", voice=voice, intensity="strong"))
+    VOICES.pop("piper", None)
     assert sad["duration"] > 1.1 * neutral["duration"]                # profile: rate 0.79
     assert angry["f0_median"] > neutral["f0_median"] + 1               # profile: +3.4 st
 
@@ -74,7 +78,7 @@ def test_emotivoice_engine_without_checkout_is_a_clear_error(monkeypatch):
 
 def test_user_voice_table_adds_voices_and_is_validated(tmp_path):
     table = tmp_path / "voices.yaml"
-    table.write_text("voices:\n  Narrator:\n    engine: kokoro\n    speaker: jf_gongitsune\n    rate: 0.9\n")
+    table.write_text("voices:\n  Narrator:\n    engine: kokoro\n    speaker: bf_emma\n    rate: 0.9\n")
     assert add_voices(table) == ["narrator"] and "narrator" in voice_names()
     table.write_text("voices:\n  bad:\n    engine: espeak\n")
     with pytest.raises(ConfigError, match="unknown engine 'espeak'"):
@@ -91,7 +95,7 @@ def test_cli_writes_a_wav_and_never_overwrites(tmp_path):
     done = _cli("Hello there.", "--emotion", "HAPPY", "--speaker", "middlemale", "-o", str(out), "--intensity", "strong")
     assert done.returncode == 0, done.stderr
     wav, sr = load_audio(out)
-    assert sr == 22050 and len(wav) > 0.3 * sr
+    assert sr == 24000 and len(wav) > 0.3 * sr
     again = _cli("Other words.", "--speaker", "middlemale", "-o", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
     assert np.array_equal(load_audio(out)[0], wav)
@@ -106,3 +110,16 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
     done = _cli(*args)
     assert done.returncode == 2 and done.stderr.startswith("error:") and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.wav").exists()
+
+
+def test_the_first_voice_table_stays_selectable():
+    old = load_voices(ROOT / "tts" / "voices_v1.yaml")
+    assert old["youngwoman"].speaker == "jf_gongitsune" and old["middlemale"].engine == "piper"
+
+
+def test_a_voice_speaks_its_other_languages_and_names_them_for_one_it_lacks():
+    wav, sr = synthesize("Hola, ¿qué tal?", voice="youngman", language="es")
+    assert np.sqrt(np.mean(wav ** 2)) > 0.01 and 0.4 < len(wav) / sr < 3
+    with pytest.raises(UserError, match=r"no voice for language 'de'; this voice speaks en, es, hi, it, pt;"
+                                        r".*--set asr.language=en"):
+        synthesize("Guten Tag.", voice="youngman", language="de")

@@ -78,3 +78,38 @@ def test_emotivoice_maps_every_emotion_but_calm(tmp_path, monkeypatch):
     from core.labels import EMOTIONS
     assert set(engine.prompts) == set(EMOTIONS) - {"calm"} == engine.native_emotions
     assert engine.prompts["happy"] == "开心" and engine.prompts["neutral"] == "普通"
+
+
+def test_shipped_kokoro_voices_pass_their_sha256_and_have_the_official_shape():
+    from tts.engines import shipped_kokoro_voices
+    voices = shipped_kokoro_voices()
+    assert {"bf_emma", "am_liam", "bf_alice", "bm_lewis"} <= set(voices)
+    assert all(v.shape == (510, 1, 256) and v.dtype == np.float32 for v, _ in voices.values())
+    assert voices["bf_emma"][1] == "en-gb" and voices["ef_dora"][1] == "es"
+
+
+@pytest.mark.parametrize("damage, message", [("corrupt", "corrupted .sha256 mismatch"), ("delete", "missing")])
+def test_corrupted_or_missing_voice_file_is_a_clear_error(tmp_path, damage, message):
+    import shutil
+    from tts.engines import KOKORO_VOICES, shipped_kokoro_voices
+    shutil.copy(KOKORO_VOICES / "manifest.yaml", tmp_path)
+    for f in KOKORO_VOICES.glob("*.bin"):
+        shutil.copy(f, tmp_path)
+    target = tmp_path / "bm_lewis.bin"
+    if damage == "corrupt":
+        data = bytearray(target.read_bytes())
+        data[1000] ^= 0xFF                                   # one flipped byte
+        target.write_bytes(bytes(data))
+    else:
+        target.unlink()
+    with pytest.raises(UserError, match=f"bm_lewis.bin is {message}.*git checkout"):
+        shipped_kokoro_voices(tmp_path)
+
+
+def test_kokoro_speaks_other_languages_with_their_own_phonemes():
+    engine = load_engine("kokoro")
+    assert engine.espeak_language("bf_emma", "en") == "en-gb"
+    assert engine.espeak_language("am_liam", "en") == "en-us"
+    assert engine.espeak_language("ef_dora", "es") == "es"
+    wav = engine("Buenos días, ¿cómo estás?", "ef_dora", language="es")
+    assert np.all(np.isfinite(wav)) and 0.8 < len(wav) / engine.sample_rate < 4

@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"voice name: {', '.join(voice_names())}, or one from --voices")
     parser.add_argument("--intensity", default="normal", help="normal, strong, or a number from 0 (neutral) to 1")
     parser.add_argument("--engine", help=f"use another engine for the voice: {', '.join(ENGINES.names())}")
+    parser.add_argument("--language", default="en", help="language of the text (ISO 639-1: en, es, fr, it, pt, hi)")
     parser.add_argument("--voices", type=Path, help="extra voice table (YAML, same layout as tts/voices.yaml)")
     args = parser.parse_args(argv)
     if args.output.exists():
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         add_voices(args.voices)
     from core.audio import save_audio
     from tts import synthesize
-    wav, sr = synthesize(args.text, emotion=args.emotion, voice=args.voice, intensity=args.intensity, engine=args.engine)
+    wav, sr = synthesize(args.text, emotion=args.emotion, voice=args.voice, intensity=args.intensity,
+                         engine=args.engine, language=args.language)
     try:
         save_audio(args.output, wav, sr)
     except FileExistsError:

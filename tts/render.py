@@ -148,13 +148,20 @@ def _psola(wav: np.ndarray, sr: int, p: Prosody) -> np.ndarray:
     return call(manipulation, "Get resynthesis (overlap-add)").values[0].astype(np.float32)
 
 
-def _voice_quality(wav: np.ndarray, sr: int, p: Prosody, target_hnr: float) -> np.ndarray:
-    """Level and spectral tilt as one zero-phase filter, then breathiness down to `target_hnr`."""
+def spectral_gain(wav: np.ndarray, sr: int, energy: float, tilt: float) -> np.ndarray:
+    """Level (`energy` dB) and spectral tilt (`tilt` dB more above 1.4 kHz, 0 below 700 Hz) as one
+    zero-phase linear filter, peak-limited to 0.99 by a whole-signal gain."""
     x = np.asarray(wav, dtype=np.float64)
     freqs = np.fft.rfftfreq(len(x), 1 / sr)
-    shelf = np.clip(np.log2(np.maximum(freqs, 1) / 700), 0, 1)   # 0 below 700 Hz, 1 above 1.4 kHz
-    gain = 10 ** ((p.energy + p.tilt * shelf) / 20)
-    x = np.fft.irfft(np.fft.rfft(x) * gain, n=len(x))
+    shelf = np.clip(np.log2(np.maximum(freqs, 1) / 700), 0, 1)
+    x = np.fft.irfft(np.fft.rfft(x) * 10 ** ((energy + tilt * shelf) / 20), n=len(x))
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return (x * (0.99 / peak) if peak > 0.99 else x).astype(np.float32)
+
+
+def _voice_quality(wav: np.ndarray, sr: int, p: Prosody, target_hnr: float) -> np.ndarray:
+    """Level and spectral tilt (`spectral_gain`), then breathiness down to `target_hnr`."""
+    x = spectral_gain(wav, sr, p.energy, p.tilt).astype(np.float64)
     return _breathier(x, sr, target_hnr).astype(np.float32)
 
 

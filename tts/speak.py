@@ -4,7 +4,7 @@ import numpy as np
 from core.errors import UserError
 from core.labels import normalise_emotion
 from tts.engines import load_engine
-from tts.render import PITCH_CEILING, PITCH_FLOOR, parse_intensity, profile, render_emotion
+from tts.render import PITCH_CEILING, PITCH_FLOOR, Prosody, parse_intensity, profile, render_emotion, spectral_gain
 from tts.text import prepare
 from tts.voices import get_voice
 
@@ -13,15 +13,19 @@ LEVEL = -26.0             # dBFS RMS of the active speech before the emotion's e
 
 
 def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
-               intensity: str | float = "normal", engine: str | None = None) -> tuple[np.ndarray, int]:
-    """Speak `text` with `emotion` in `voice`; returns (float32 mono waveform, sample rate).
+               intensity: str | float = "normal", engine: str | None = None,
+               language: str = "en") -> tuple[np.ndarray, int]:
+    """Speak `text` (in `language`, ISO 639-1) with `emotion` in `voice`; returns (float32 mono
+    waveform, sample rate).
 
     `intensity`: see `parse_intensity`. `engine` overrides the voice's own engine with one
-    listed under its `engines` (e.g. emotivoice).
+    listed under its `engines` (e.g. emotivoice). Engines with `prosody_inside` (Kokoro) render
+    the emotion's timing, F0 and energy inside the synthesis; the others get `render_emotion`.
     """
     emotion, spec, intensity = normalise_emotion(emotion), get_voice(voice), parse_intensity(intensity)
-    sentences = prepare(text)
-    name, speaker, model = spec.engine, spec.speaker, spec.model
+    language = str(language).strip().lower()
+    name, speaker, model = spec.engine, spec.speaker_for(language), spec.model
+    sentences = prepare(text, language)
     if engine and engine.lower() != spec.engine:
         if engine.lower() not in spec.engines:
             raise UserError(f"voice {voice!r} has no speaker for engine {engine!r}; it has: "
@@ -29,18 +33,24 @@ def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
         name, speaker, model = engine.lower(), spec.engines[engine.lower()], None
     tts = load_engine(name, model)
     native = emotion in tts.native_emotions
-    rate = spec.rate * (1.0 if native else profile(emotion, intensity).rate)
-    pause = np.zeros(int(SENTENCE_PAUSE / rate * tts.sample_rate), np.float32)
+    inside = getattr(tts, "prosody_inside", False) and not native
+    prosody = Prosody() if native else profile(emotion, intensity)
+    own = name == spec.engine
+    rate = spec.rate * (1.0 if inside else prosody.rate)
+    extra = {"prosody": prosody, "pitch": spec.pitch if own else 0.0} if inside else {}
+    pause = np.zeros(int(SENTENCE_PAUSE / (spec.rate * prosody.rate) * tts.sample_rate), np.float32)
     parts = []
     for sentence in sentences:
-        parts += [tts(sentence, speaker, rate, emotion), pause]
+        parts += [tts(sentence, speaker, rate, emotion, language, **extra), pause]
     wav = np.concatenate(parts[:-1])
     if not np.any(np.abs(wav) > 1e-4):
         raise UserError(f"the {name} engine produced no sound for {text!r}; give words it can read")
-    if name == spec.engine:
-        wav = _fit_voice(wav, tts.sample_rate, spec.pitch, spec.formant)
+    if own:
+        wav = _fit_voice(wav, tts.sample_rate, 0.0 if inside else spec.pitch, spec.formant)
     wav = _level(wav)
-    if not native:
+    if inside:
+        wav = spectral_gain(wav, tts.sample_rate, prosody.energy, prosody.tilt)
+    elif not native:
         wav = render_emotion(wav, tts.sample_rate, emotion, intensity, change_rate=False)
     return wav.astype(np.float32), tts.sample_rate
 

@@ -61,6 +61,8 @@ def normalise_text(text: str) -> str:
     text = re.sub(rf"([{currencies}])\s?(\d[\d,]*)(?:\.(\d{{1,2}}))?\b", _money, text)
     for symbol, word in sorted(table["symbols"].items(), key=lambda kv: -len(kv[0])):
         text = text.replace(symbol, f" {word} ")
+    text = re.sub(r"\b(\d{1,2}):(\d{2})(?::\d{2})?\s*([ap])\.?m\b(?:\.(?=\s+[a-z]))?",
+                  lambda m: f"{_time(m)}{m[3].lower()} m ", text, flags=re.I)
     text = re.sub(r"\b(\d{1,2}):(\d{2})\b", _time, text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: _say(m[1], to="ordinal"), text)
     text = re.sub(r"(?<![\w.])-(?=\d)", " minus ", text)
@@ -83,9 +85,11 @@ def split_sentences(text: str, max_chars: int = MAX_CHARS) -> list[str]:
     return [p for p in pieces if re.search(r"\w", p)]
 
 
-def prepare(text: str) -> list[str]:
-    """Normalised sentences ready for an engine; UserError when there is nothing to say."""
-    sentences = split_sentences(normalise_text(str(text)))
+def prepare(text: str, language: str = "en") -> list[str]:
+    """Sentences ready for an engine; UserError when there is nothing to say. English text is
+    normalised here; other languages go as they are (espeak-ng reads their numbers)."""
+    text = str(text)
+    sentences = split_sentences(normalise_text(text) if language == "en" else text)
     if not sentences:
         raise UserError("the text is empty; give some words to speak")
     return sentences

@@ -18,6 +18,18 @@ class Voice:
     formant: float = 1.0               # Praat "Change gender" formant shift ratio
     rate: float = 1.0                  # speaking-rate factor, > 1 faster
     engines: dict[str, str] = field(default_factory=dict)   # speaker to use with another engine
+    language: str = "en"                                     # ISO 639-1 code of the language it speaks
+    languages: dict[str, str] = field(default_factory=dict) # other language -> speaker of the same engine
+
+    def speaker_for(self, language: str) -> str | int | None:
+        """The speaker for `language`; UserError naming the languages this voice has."""
+        if language == self.language:
+            return self.speaker
+        if language in self.languages:
+            return self.languages[language]
+        raise UserError(f"no voice for language {language!r}; this voice speaks "
+                        f"{', '.join(sorted({self.language, *self.languages}))}; to speak English anyway, "
+                        f"force it (detect.py: --set asr.language=en; tts: --language en)")
 
 
 @dataclass

@@ -1,0 +1,42 @@
+#!/usr/bin/env python
+"""The web app: upload or record speech, see its emotion and transcript, convert it, or watch
+the emotion live while someone speaks.
+
+    python app.py            # then open http://127.0.0.1:7860
+"""
+import argparse
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Serve the local web app (offline): upload or record speech, see the emotion, "
+                    "transcript and pictures, convert it, or follow the emotion live.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    parser.add_argument("--config", default="configs/app.yaml",
+                        help="limits and models (default: configs/app.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set upload.max_mb=20 (repeatable)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from core.config import load_config
+    from convert.config import DetectConfig
+    from web.config import AppConfig
+    config = load_config(args.config, AppConfig, args.set)
+    detect = load_config(config.detect, DetectConfig)
+    from convert import Converter
+    from web.server import create_app, serve   # FastAPI and the stages load once the arguments are valid
+    converter = Converter(detect, say=lambda message: print(message, file=sys.stderr, flush=True))
+    serve(create_app(config, detect, converter), args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    parse_args()    # --help and usage errors answer before FastAPI and the stages are imported
+    from core.cli import run
+    run(main)

@@ -1,0 +1,77 @@
+"""ser.experiment on a tiny three-corpus subset: leave-one-corpus-out, corpus weights, calibration,
+augmented copies kept out of the test folds, and the written checkpoint's calibration."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser.config import load_experiment
+from ser.experiment import corpus_weights, train_experiment
+
+
+def _subset(shared_data, tmp, corpus, speakers, per_class):
+    df = pd.read_csv(shared_data / corpus / "manifest.csv", dtype=str, keep_default_na=False)
+    df = df[df["speaker"].isin(speakers) & df["emotion"].isin(["neutral", "happy", "sad", "angry", "calm"])]
+    df = df.groupby(["speaker", "emotion"]).head(per_class)
+    df["path"] = [str(shared_data / corpus / p) for p in df["path"]]
+    df.to_csv(tmp / f"{corpus}.csv", index=False)
+    return tmp / f"{corpus}.csv"
+
+
+@pytest.fixture(scope="module")
+def result(shared_data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("loco")
+    sources = [_subset(shared_data, tmp, "ravdess", ["ravdess_01", "ravdess_02", "ravdess_03"], 2),
+               _subset(shared_data, tmp, "turevdb", ["turevdb_1157", "turevdb_1234", "turevdb_1358"], 2),
+               _subset(shared_data, tmp, "urdu", ["urdu_SM5", "urdu_SM4", "urdu_SM25"], 2)]
+    cfg = load_experiment("configs/example.yaml", [
+        f"data.sources=[{', '.join(map(str, sources))}]", "data.classes=null", "features=[{name: egemaps}]",
+        "eval.folds=3", "train.balance=corpus", "data.augment.copies=1", "calibration.uncertain_below=0.3",
+        "name=loco", f"output.results={tmp / 'results'}", f"output.checkpoint={tmp / 'ckpt'}",
+        f"output.cache={tmp / 'cache'}"])
+    return train_experiment(cfg, progress=False), tmp
+
+
+def test_every_corpus_is_left_out_once_on_its_shared_labels(result):
+    r, _ = result
+    cross = r["cross_corpus"]
+    assert set(cross["turevdb"]["labels"]) == {"happy", "sad", "angry", "calm"}
+    assert set(cross["urdu"]["labels"]) == {"neutral", "happy", "sad", "angry"}
+    for corpus in ("ravdess", "turevdb", "urdu"):
+        scores = cross[corpus]["single_clip"]
+        k = len(cross[corpus]["labels"])
+        assert np.array(scores["confusion"]).shape == (k, k)
+        assert np.array(scores["confusion"]).sum() == cross[corpus]["clips"]
+        assert 0 <= scores["uar"] <= 1 and "uar" in cross[corpus]["speaker_norm"]
+    assert cross["mean_uar"] == pytest.approx(np.mean([cross[c]["single_clip"]["uar"]
+                                                       for c in ("ravdess", "turevdb", "urdu")]))
+    assert set(r["per_corpus"]) == {"ravdess", "turevdb", "urdu"}
+
+
+def test_augmented_copies_train_but_are_never_tested(result):
+    r, _ = result
+    assert r["augmented_copies"] == r["clips"]
+    assert np.array(r["confusion"]).sum() == r["clips"]
+
+
+def test_calibration_is_fitted_and_written_to_the_checkpoint(result):
+    r, tmp = result
+    cal = r["calibration"]
+    assert cal["method"] == "temperature" and cal["fitted_on"] == "held-out speakers" and cal["temperature"] > 0
+    assert cal["ece"] <= cal["ece_before"] + 1e-9       # fitted on these predictions, so never worse on them
+    assert set(cal["held_out_corpora"]) == {"ravdess", "turevdb", "urdu"}
+    assert all(0 <= v["ece"] <= 1 for v in cal["held_out_corpora"].values())
+    assert 0 <= cal["uncertain_share"] <= 1
+    meta = json.loads((tmp / "ckpt" / "meta.json").read_text())
+    assert meta["temperature"] == pytest.approx(cal["temperature"], rel=1e-3)
+    assert meta["uncertain_below"] == 0.3
+
+
+def test_corpus_weights_balance_corpora_within_each_class():
+    df = pd.DataFrame({"corpus": ["a"] * 6 + ["b"] * 2})
+    y = np.array([0, 0, 0, 0, 1, 1, 0, 1])
+    w = corpus_weights(df, y)
+    assert w[:4].sum() == pytest.approx(w[6])          # corpus a's class 0 weighs what b's does
+    assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
+    assert w.sum() == pytest.approx(len(y))

@@ -1,0 +1,75 @@
+"""web/live.py on real speech with the real models (SER checkpoint, Whisper): the emotion of
+the last window, a transcript that grows and is fixed in pieces, bounded memory, silence."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from asr import load_asr
+from asr.evaluate import wer
+from core.audio import load_audio
+from core.config import load_config
+from core.labels import EMOTIONS
+from convert import Converter, DetectConfig
+from web.live import LiveStream, _quiet_cut
+
+SR = 16000
+WORDS = "We waited all afternoon, but nobody came to the meeting."
+
+
+@pytest.fixture(scope="module")
+def models():
+    converter = Converter(load_config("configs/detect.yaml", DetectConfig))
+    converter.load(asr=False)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield converter, load_asr("whisper", "base", "en", threads=1, beam_size=1), pool
+
+
+@pytest.fixture(scope="module")
+def speech():
+    """The bundled sample three times with half-second pauses (11.2 s)."""
+    wav, _ = load_audio("samples/sample.wav", sr=SR)
+    pause = np.zeros(SR // 2, np.float32)
+    return np.concatenate([wav, pause, wav, pause, wav])
+
+
+def _stream(models, **kw):
+    converter, asr, pool = models
+    return LiveStream(converter, threading.Lock(), asr, pool, **kw)
+
+
+def test_emotion_and_a_growing_transcript(models, speech):
+    stream = _stream(models, emotion_window_s=3.0, segment_s=6.0)
+    lengths = []
+    chunk = 2 * SR                      # the page sends 1 s; 2 s halves the test's transcriptions
+    for start in range(0, len(speech), chunk):
+        state = stream.feed(speech[start:start + chunk])
+        stream.job.result()             # let each transcription finish, to make the test exact
+        lengths.append(len(stream.state()["transcript"].split()))
+        assert len(stream.recent) <= 3 * SR
+        assert len(stream.pending) <= 6 * SR + chunk    # bounded: at most a segment and a chunk
+        emotion = state["emotion"]
+        assert emotion["top"] in EMOTIONS
+        assert sum(emotion["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert lengths[-1] >= 10 > lengths[0]
+    assert stream.fixed, "the first pieces were fixed once the unfixed audio passed segment_s"
+    final = stream.finish()
+    assert wer(" ".join([WORDS] * 3), final["transcript"]) <= 0.2
+    assert final["heard_s"] == pytest.approx(len(speech) / SR, abs=0.01)
+    assert len(stream.pending) == 0
+
+
+def test_silence_shows_no_emotion(models):
+    stream = _stream(models)
+    state = stream.feed(np.zeros(2 * SR, np.float32))
+    assert state["emotion"] is None
+    assert stream.finish()["transcript"] == ""
+
+
+def test_quiet_cut_falls_in_a_pause(speech):
+    segment = 6 * SR
+    assert _quiet_cut(speech[:segment - 1], segment) == 0
+    wav, _ = load_audio("samples/sample.wav", sr=SR)
+    second_pause = 2 * len(wav) + SR // 2                   # the last third of 8 s holds the second pause
+    assert second_pause <= _quiet_cut(speech[:8 * SR], segment) < second_pause + SR // 2

@@ -1,0 +1,165 @@
+"""web/server.py through FastAPI's test client, with the real models: analyse and convert real
+speech, private sessions, one-line refusals of bad uploads and requests, temp files removed.
+Also app.py's command line."""
+import io
+import json
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from asr.evaluate import wer
+from core.audio import load_audio
+from core.config import load_config
+from core.labels import EMOTIONS
+from convert import DetectConfig
+from web.config import AppConfig
+from web.server import create_app
+
+WORDS = "We waited all afternoon, but nobody came to the meeting."
+SAMPLE = "samples/sample.wav"
+
+
+@pytest.fixture(scope="module")
+def client():
+    config = load_config("configs/app.yaml", AppConfig, ["upload.max_mb=0.5", "upload.max_duration_s=8",
+                                                             "timeline.min_duration_s=6"])
+    app = create_app(config, load_config(config.detect, DetectConfig))
+    with TestClient(app) as client:
+        yield client
+    assert not app.state.sessions.root.exists(), "the server's temporary folder outlives it"
+
+
+def _session(client) -> str:
+    return client.post("/api/session").json()["token"]
+
+
+def _upload(client, token, data: bytes, name: str):
+    return client.post(f"/api/s/{token}/analyse", params={"name": name}, content=data)
+
+
+def _refused(response, status: int, pattern: str):
+    assert response.status_code == status, response.text
+    message = response.json()["error"]
+    assert message.startswith("error: ") and "\n" not in message
+    assert pattern in message, message
+
+
+def _leftovers(client, token):
+    return sorted(p.name for p in (client.app.state.sessions.root / token).iterdir())
+
+
+def test_analyse_and_convert_real_speech(client):
+    token = _session(client)
+    with open(SAMPLE, "rb") as f:
+        result = _upload(client, token, f.read(), "sample.wav").json()
+    assert result["duration_s"] == pytest.approx(3.39, abs=0.01)
+    assert result["detected_emotion"]["top"] in EMOTIONS
+    assert sum(result["detected_emotion"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert wer(WORDS, result["transcript"]) <= 0.2
+    assert result["text_emotion"]["top"] in EMOTIONS and result["fused_emotion"]["top"] in EMOTIONS
+    assert result["timeline"] is None                             # 3.4 s < timeline.min_duration_s
+    assert client.get(result["picture_url"]).content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _leftovers(client, token) == ["input.wav", "pictures"]    # the upload itself is gone
+
+    answer = client.post(f"/api/s/{token}/convert", json={"emotion": "sad", "speaker": "middlemale"}).json()
+    report = answer["report"]
+    assert report["target_emotion"] == "sad" and report["speaker"] == "middlemale"
+    assert report["detected_emotion"]["probabilities"] == result["detected_emotion"]["probabilities"]
+    audio = client.get(answer["audio_url"])
+    assert audio.status_code == 200
+    wav, sr = sf.read(io.BytesIO(audio.content))
+    assert 1.0 < len(wav) / sr < 8.0 and np.abs(wav).max() > 0.05
+    assert client.get(answer["report_url"]).json() == report
+    assert client.get(answer["picture_url"]).content[:4] == b"\x89PNG"   # input and output side by side
+
+    other = _session(client)                                     # another user sees none of it
+    _refused(client.get(answer["audio_url"].replace(token, other)), 404, "no such file in this session")
+    _refused(client.post(f"/api/s/{other}/convert", json={"emotion": "sad", "speaker": "middlemale"}),
+             400, "no recording yet")
+
+
+def test_a_long_recording_gets_a_timeline(client):
+    token = _session(client)
+    wav, sr = load_audio(SAMPLE)
+    data = io.BytesIO()
+    sf.write(data, np.concatenate([wav, wav]), sr, format="WAV")   # 6.8 s >= timeline.min_duration_s
+    result = _upload(client, token, data.getvalue(), "two.wav").json()
+    timeline = result["timeline"]
+    assert len(timeline["rows"]) >= 2 and timeline["rows"][-1]["end"] == pytest.approx(6.78, abs=0.05)
+    assert all(row["label"] in {*EMOTIONS, "silence"} for row in timeline["rows"])
+    assert sum(timeline["summary"]["share"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert wer(f"{WORDS} {WORDS}", result["transcript"]) <= 0.2    # the timeline's own ASR segments
+    assert client.get(timeline["picture_url"]).content[:4] == b"\x89PNG"
+
+
+def test_bad_uploads_are_refused_in_one_line(client):
+    token = _session(client)
+    wav, sr = load_audio(SAMPLE)
+    long = io.BytesIO()
+    sf.write(long, np.tile(wav, 3), sr, format="WAV")              # 10 s > the 8 s limit, 0.33 MB
+    cases = [
+        (b"hello", "notes.txt", 415, ".txt is not an audio format this app reads"),
+        (b"<html>" * 100, "clip.wav", 415, "clip.wav: not a readable audio file"),
+        (b"", "clip.webm", 400, "upload is empty"),
+        (b"\0" * 600_000, "big.wav", 413, "larger than 0.5 MB"),
+        (long.getvalue(), "long.wav", 413, "longer than the limit"),
+    ]
+    for data, name, status, pattern in cases:
+        _refused(_upload(client, token, data, name), status, pattern)
+    assert _leftovers(client, token) == []
+    _refused(_upload(client, "no-such-session", b"x", "a.wav"), 404, "session has expired or does not exist")
+
+
+def test_bad_requests_are_refused_in_one_line(client):
+    token = _session(client)
+    with open(SAMPLE, "rb") as f:
+        _upload(client, token, f.read(), "sample.wav")
+    convert = f"/api/s/{token}/convert"
+    _refused(client.post(convert, json={"emotion": "joyful-ish", "speaker": "youngman"}), 400, "unknown emotion")
+    _refused(client.post(convert, json={"emotion": "sad", "speaker": "robot"}), 400, "unknown speaker 'robot'")
+    _refused(client.post(convert, json={"emotion": "sad", "speaker": "youngman", "intensity": "loud"}),
+             400, "intensity")
+    _refused(client.post(convert, json={"speaker": "youngman"}), 400, "emotion: Field required")
+    _refused(client.get(f"/api/s/{token}/files/..%2finput.wav"), 404, "")
+    _refused(client.get(f"/api/s/{token}/files/input.wav"), 404, "no such file in this session")
+    live = f"/api/s/{token}/live"
+    _refused(client.post(f"{live}/chunk", content=b"\0\0"), 409, "press Start first")
+    _refused(client.post(f"{live}/stop"), 409, "live mode is not running")
+    client.post(f"{live}/start")
+    _refused(client.post(f"{live}/chunk", content=b"\0\0\0"), 413, "16-bit mono PCM")
+    _refused(client.post(f"{live}/chunk", content=b"\0" * 400_000), 413, "at most 10 s")
+    _refused(client.post(f"{live}/chunk", params={"sr": 100}, content=b"\0\0"), 400, "sample rate 100 Hz")
+
+
+def test_live_over_http(client):
+    token = _session(client)
+    wav, _ = load_audio(SAMPLE, sr=16000)
+    pcm = (wav * 32767).astype("<i2")
+    live = f"/api/s/{token}/live"
+    assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0}
+    for start in range(0, len(pcm), 16000):
+        state = client.post(f"{live}/chunk", content=pcm[start:start + 16000].tobytes()).json()
+    assert state["emotion"]["top"] in EMOTIONS and state["heard_s"] == pytest.approx(3.39, abs=0.01)
+    final = client.post(f"{live}/stop").json()
+    assert wer(WORDS, final["transcript"]) <= 0.2
+
+
+def test_app_help_and_a_busy_port():
+    shown = subprocess.run([sys.executable, "app.py", "--help"], capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0 and "--port" in shown.stdout and "--host" in shown.stdout
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run([sys.executable, "app.py", "--port", str(port)], capture_output=True, text=True,
+                             timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    bad = subprocess.run([sys.executable, "app.py", "--set", "upload.max_gb=1"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown key 'upload.max_gb'" in bad.stderr

@@ -1,0 +1,262 @@
+"""The HTTP side of app.py: a FastAPI app over one `Converter`, the same as detect.py's.
+
+    POST /api/session                    -> {token}: a private session (folder, live stream)
+    POST /api/s/TOKEN/analyse?name=F     body: the recording -> emotion, transcript, text emotion,
+                                         fused emotion, picture, timeline (long files)
+    POST /api/s/TOKEN/convert            JSON {emotion, speaker, intensity, keep_voice, text}
+                                         -> detect.py's report + URLs of N.wav, N.json, N.png
+    GET  /api/s/TOKEN/files/NAME         a file of that session only
+    POST /api/s/TOKEN/live/start | chunk?sr=R (body: 16-bit PCM) | stop -> emotion, transcript
+Every refusal is JSON {"error": "error: ..."} with a 4xx status.
+"""
+import contextlib
+import functools
+import re
+import secrets
+import socket
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request as HttpRequest
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.audio import resample, save_audio
+from core.errors import UserError
+from core.labels import EMOTIONS
+from convert.config import DetectConfig
+from convert.pipeline import ASR_SR, Converter, Request
+from web.config import AppConfig
+from web.live import LiveStream, ModelLocks, prediction_dict
+from web.sessions import Session, Sessions
+from web.uploads import FORMATS, RequestError, check_name, decode, receive
+
+STATIC = Path(__file__).with_name("static")
+FILE_NAME = re.compile(r"^(\d+\.(wav|json|png)|[a-z-]+(-\d+)?\.png)$")
+
+
+class ConvertForm(BaseModel):
+    emotion: str
+    speaker: str
+    intensity: str | float = "normal"
+    keep_voice: bool = False
+    text: str | None = None
+
+
+def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | None = None) -> FastAPI:
+    """The app; models load in the background at start-up (requests wait for them)."""
+    from tts import add_voices, voice_names
+    if detect.tts.voices:
+        add_voices(detect.tts.voices)
+    converter = converter or Converter(detect)
+    locks = ModelLocks()
+    asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
+    sessions = Sessions(config.session_ttl_s, config.max_sessions)
+    live_lock = threading.Lock()
+
+    @functools.cache
+    def _live_asr():
+        from asr import load_asr
+        return load_asr(detect.asr.backend, detect.asr.model, detect.asr.language, **config.live.asr_options)
+
+    def live_asr():
+        """Live mode's own ASR model (its own threads), loaded once."""
+        with live_lock:
+            return _live_asr()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        def load():
+            with locks:
+                converter.load()
+            live_asr()
+        threading.Thread(target=load, daemon=True).start()
+        yield
+        asr_pool.shutdown(wait=False, cancel_futures=True)
+        sessions.close_all()
+
+    app = FastAPI(title="Emotion studio", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.sessions = sessions
+
+    @app.exception_handler(UserError)
+    async def refused(request, error: UserError):
+        return _error(str(error), getattr(error, "status", 400))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, error: StarletteHTTPException):
+        return _error(f"{request.url.path}: {error.detail}", error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, error: RequestValidationError):
+        first = error.errors()[0]
+        return _error(f"{'.'.join(map(str, first['loc'][1:])) or 'request'}: {first['msg']}", 400)
+
+    @app.exception_handler(Exception)
+    async def failed(request, error: Exception):
+        return _error(f"internal error ({type(error).__name__}: {error})", 500)
+
+    @app.get("/")
+    async def page():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/options")
+    async def options():
+        return {"emotions": list(EMOTIONS), "voices": voice_names(), "intensities": ["normal", "strong"],
+                "formats": list(FORMATS), "max_mb": config.upload.max_mb,
+                "max_duration_s": config.upload.max_duration_s, "update_s": config.live.update_s,
+                "max_chunk_s": config.live.max_chunk_s}
+
+    @app.post("/api/session")
+    async def new_session():
+        return {"token": sessions.new().token}
+
+    @app.post("/api/s/{token}/analyse")
+    async def analyse(token: str, name: str, request: HttpRequest):
+        session = sessions.get(token)
+        suffix = check_name(name)
+        upload = session.folder / f"upload-{secrets.token_hex(8)}{suffix}"     # concurrent uploads never clash
+        try:
+            await receive(request.stream(), upload, int(config.upload.max_mb * 1e6))
+            return await run_in_threadpool(_analyse, session, upload, name)
+        finally:
+            upload.unlink(missing_ok=True)
+
+    def _analyse(session: Session, upload: Path, name: str) -> dict:
+        """detect.py's stages on the upload: emotion (whole file), transcript, the words' emotion
+        and the fused one, a picture; for long files the timeline (which brings the transcript)."""
+        from convert.plots import Clip, render_clips, render_timeline, write_png
+        from convert.timeline import analyse as timeline_of
+        wav, sr = decode(upload, name, config.upload.max_duration_s, detect.min_duration_s)
+        session.input = save_audio(session.folder / "input.wav", wav, sr, overwrite=True)
+        wav16 = resample(wav, sr, ASR_SR)
+        timeline = None
+        with locks:
+            converter.load()
+            detected = converter.detect_emotion(wav16)
+            if len(wav) / sr >= config.timeline.min_duration_s:
+                timeline = timeline_of(session.input, window_s=config.timeline.window_s,
+                                       hop_s=config.timeline.hop_s, converter=converter, progress=False)
+                segments = timeline.segments
+                language = None
+            else:
+                transcript = converter.transcribe(wav16)
+                segments, language = transcript.segments, transcript.language
+            text = " ".join(s.text for s in segments)
+            said, fused = converter.read_words(text, detected)
+        pictures = session.folder / "pictures"
+        pictures.mkdir(exist_ok=True)
+        picture = write_png(pictures / "clip.png", render_clips([Clip(name, wav, sr, detected)]), numbered=True)
+        result = {"name": name, "duration_s": round(len(wav) / sr, 3),
+                  "detected_emotion": prediction_dict(detected), "text_emotion": prediction_dict(said),
+                  "fused_emotion": prediction_dict(fused), "transcript": text, "language": language,
+                  "segments": [vars(s) for s in segments], "picture_url": _url(session, picture.name),
+                  "timeline": None}
+        if timeline is not None:
+            drawn = write_png(pictures / "timeline.png", render_timeline(timeline), numbered=True)
+            result["timeline"] = {**timeline.to_dict(), "picture_url": _url(session, drawn.name)}
+        return result
+
+    @app.post("/api/s/{token}/convert")
+    async def convert(token: str, form: ConvertForm):
+        session = sessions.get(token)
+        if session.input is None:
+            raise RequestError("no recording yet; upload or record one first")
+        request = Request(form.emotion, form.speaker, text=form.text, keep_voice=form.keep_voice,
+                          intensity=form.intensity, check=detect.check.enabled, plots=True)
+        report = await run_in_threadpool(_convert, session, request)
+        out = Path(report["output"])
+        return {"report": report, "audio_url": _url(session, out.name),
+                "report_url": _url(session, out.with_suffix(".json").name),
+                "picture_url": _url(session, out.with_suffix(".png").name)}
+
+    def _convert(session: Session, request: Request) -> dict:
+        with locks:
+            return converter.convert(session.input, request, session.folder / "output")
+
+    @app.get("/api/s/{token}/files/{name}")
+    async def file(token: str, name: str):
+        session = sessions.get(token)
+        known = FILE_NAME.match(name)
+        path = session.folder / ("output" if name[0].isdigit() else "pictures") / name
+        if not known or not path.is_file():
+            raise RequestError(f"{name}: no such file in this session", status=404)
+        return FileResponse(path, headers={"Cache-Control": "no-store"})
+
+    @app.post("/api/s/{token}/live/start")
+    async def live_start(token: str):
+        session = sessions.get(token)
+        asr = await run_in_threadpool(live_asr)
+        session.live = LiveStream(converter, locks.ser, asr, asr_pool,
+                                  config.live.emotion_window_s, config.live.segment_s)
+        return session.live.state()
+
+    @app.post("/api/s/{token}/live/chunk")
+    async def live_chunk(token: str, request: HttpRequest, sr: int = ASR_SR):
+        session = sessions.get(token)
+        if session.live is None:
+            raise RequestError("live mode is not running; press Start first", status=409)
+        if not 8000 <= sr <= 192000:
+            raise RequestError(f"sample rate {sr} Hz not supported; send 8000 to 192000 Hz")
+        body = await request.body()
+        if len(body) % 2 or len(body) > config.live.max_chunk_s * sr * 2:
+            raise RequestError(f"a live chunk must be 16-bit mono PCM of at most "
+                               f"{config.live.max_chunk_s:g} s", status=413)
+        pcm = resample(np.frombuffer(body, "<i2").astype(np.float32) / 32768.0, sr, ASR_SR)
+        return await run_in_threadpool(session.live.feed, pcm)
+
+    @app.post("/api/s/{token}/live/stop")
+    async def live_stop(token: str):
+        session = sessions.get(token)
+        live, session.live = session.live, None
+        if live is None:
+            raise RequestError("live mode is not running", status=409)
+        return await run_in_threadpool(live.finish)
+
+    return app
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Serve `app` until Ctrl-C; a port that cannot be had is a one-line error."""
+    import uvicorn
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise UserError(f"cannot listen on {host}:{port} ({e.strerror}); choose another --port or --host")
+    print(f"serving on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@contextlib.contextmanager
+def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+    """Run `app` with uvicorn in a thread (port 0: a free one); yields its URL, stops on exit."""
+    import uvicorn
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise UserError(f"could not serve on {host}:{port}; choose another --port")
+        threading.Event().wait(0.05)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _url(session: Session, name: str) -> str:
+    return f"/api/s/{session.token}/files/{name}"
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": f"error: {message}"}, status_code=status)

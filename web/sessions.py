@@ -1,0 +1,63 @@
+"""Sessions: one per browser tab, named by an unguessable token, each with a private folder
+(mode 0700) under the server's own temporary folder. Idle sessions expire; everything is
+deleted when the server stops."""
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from web.uploads import RequestError
+
+
+@dataclass
+class Session:
+    token: str
+    folder: Path
+    seen: float = field(default_factory=time.monotonic)
+    input: Path | None = None           # the last recording uploaded (decoded to WAV)
+    live: object | None = None          # its LiveStream while the microphone runs
+
+
+class Sessions:
+    def __init__(self, ttl_s: float, max_sessions: int):
+        self.ttl_s, self.max_sessions = ttl_s, max_sessions
+        self.root = Path(tempfile.mkdtemp(prefix="emotion-app-"))
+        self.lock = threading.Lock()
+        self.open: dict[str, Session] = {}
+
+    def new(self) -> Session:
+        with self.lock:
+            self._expire()
+            if len(self.open) >= self.max_sessions:
+                self._close(min(self.open.values(), key=lambda s: s.seen))
+            token = secrets.token_urlsafe(18)
+            folder = self.root / token
+            folder.mkdir(mode=0o700)
+            session = self.open[token] = Session(token, folder)
+            return session
+
+    def get(self, token: str) -> Session:
+        with self.lock:
+            self._expire()
+            session = self.open.get(token)
+            if session is None:
+                raise RequestError("this session has expired or does not exist; reload the page", status=404)
+            session.seen = time.monotonic()
+            return session
+
+    def close_all(self) -> None:
+        with self.lock:
+            self.open.clear()
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for session in [s for s in self.open.values() if now - s.seen > self.ttl_s]:
+            self._close(session)
+
+    def _close(self, session: Session) -> None:
+        del self.open[session.token]
+        shutil.rmtree(session.folder, ignore_errors=True)
