@@ -37,10 +37,12 @@ def main() -> None:
     parser.add_argument("--hop", type=float, default=2.0)
     parser.add_argument("--text", action="store_true", help="with ASR, text emotion and fusion")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ravdess"))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="detect config override, e.g. --set ser.config=configs/example.yaml")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path, runs = _recording(Path(args.data), args.minutes * 60, Path(tmp) / "long.wav")
-        converter = Converter(load_config("configs/detect.yaml", DetectConfig))
+        converter = Converter(load_config("configs/detect.yaml", DetectConfig, args.set))
         converter.load(asr=args.text)
         t0 = time.perf_counter()
         timeline = analyse(path, window_s=args.window, hop_s=args.hop, converter=converter, text=args.text,

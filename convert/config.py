@@ -43,7 +43,8 @@ class CheckConfig:
 class TextConfig:
     enabled: bool = True            # the transcript's emotion (text_emotion, fused_emotion in the report)
     model: str = "nrc"              # see ser/text.py: the NRC Emotion Lexicon
-    weight: Annotated[float, Range(0, 1)] = 0.3     # late fusion: (1 - weight) * voice + weight * text
+    weight: Annotated[float, Range(0, 1)] = 0.0     # late fusion: (1 - weight) * voice + weight * text; 0 =
+                                    # learned on the shared corpora (bench/fusion_bench.py, docs/analysis.md)
 
 
 @dataclass

@@ -138,7 +138,8 @@ def summarise(frame, column: str = "label") -> dict:
     own = np.diff(edges)
     total = float(own.sum())
     speech = labels != "silence"
-    share = {e: round(float(own[labels == e].sum() / total), 4) for e in [*EMOTIONS, "silence"]}
+    kinds = [*EMOTIONS, *sorted(set(labels) - {*EMOTIONS, "silence"}), "silence"]     # e.g. 'uncertain'
+    share = {e: round(float(own[labels == e].sum() / total), 4) for e in kinds}
     best, run_start, run = (None, 0.0, 0.0), 0, 0.0
     for i in range(len(labels)):
         if i == 0 or labels[i] != labels[i - 1]:

@@ -65,7 +65,7 @@ def test_predict_files_folders_and_json(trained, shared_data, tmp_path):
     assert all(label in CLASSES and 0.25 <= float(conf) <= 1 for _, label, conf in lines)
     as_json = cli("predict.py", "--config", str(tmp / "ckpt"), "--json", "--normalise", "batch", str(tmp_path))
     rows = json.loads(as_json.stdout)
-    assert len(rows) == len(clips) and set(rows[0]) == {"path", "label", "probabilities"}
+    assert len(rows) == len(clips) and set(rows[0]) == {"path", "label", "top", "probabilities"}
     assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-6 for r in rows)
 
 

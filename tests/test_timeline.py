@@ -103,6 +103,9 @@ def test_summarise_by_hand():
     assert s["share"]["sad"] == 0.5 and s["share"]["silence"] == 0.2 and s["share"]["happy"] == 0.3
     assert s["longest"] == {"label": "sad", "start": 0.0, "end": 5.0, "duration_s": 5.0}
     assert s["changes"] == 1 and s["changes_per_minute"] == 6.0     # silence is not a change
+    frame["label"] = ["sad", "uncertain", "uncertain", "happy"]     # the recogniser's low-confidence label
+    s = summarise(frame)
+    assert s["share"]["uncertain"] == 0.4 and sum(s["share"].values()) == pytest.approx(1.0)
 
 
 def test_long_file_is_read_in_bounded_memory(tmp_path):

@@ -17,6 +17,7 @@ from core.audio import load_audio
 from core.config import load_config
 from core.labels import EMOTIONS
 from convert import DetectConfig
+from ser.recognizer import UNCERTAIN
 from web.config import AppConfig
 from web.server import create_app
 
@@ -91,7 +92,7 @@ def test_a_long_recording_gets_a_timeline(client):
     result = _upload(client, token, data.getvalue(), "two.wav").json()
     timeline = result["timeline"]
     assert len(timeline["rows"]) >= 2 and timeline["rows"][-1]["end"] == pytest.approx(6.78, abs=0.05)
-    assert all(row["label"] in {*EMOTIONS, "silence"} for row in timeline["rows"])
+    assert all(row["label"] in {*EMOTIONS, UNCERTAIN, "silence"} for row in timeline["rows"])
     assert sum(timeline["summary"]["share"].values()) == pytest.approx(1.0, abs=1e-3)
     assert wer(f"{WORDS} {WORDS}", result["transcript"]) <= 0.2    # the timeline's own ASR segments
     assert client.get(timeline["picture_url"]).content[:4] == b"\x89PNG"
