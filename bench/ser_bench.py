@@ -4,6 +4,7 @@
     python bench/ser_bench.py                 # ~10 min on 2 cores once features are cached
     python bench/ser_bench.py --all           # adds the Keras CNN1D/LSTM rows (slow)
     python bench/ser_bench.py --only cross    # just the cross-corpus matrix (4 corpora)
+    python bench/ser_bench.py --only layers   # which Whisper layers generalise: leave-one-corpus-out per feature set
 
 In-corpus rows: speaker-independent 6-fold (GroupKFold by actor) on all 8 RAVDESS emotions.
 Cross-corpus matrix: train on one corpus, test on another on the labels they share; 'corpus-norm'
@@ -135,6 +136,38 @@ def cross_corpus(cfg: Experiment) -> list[dict]:
     return rows
 
 
+LAYER_SETS = {   # feature combinations compared by leave-one-corpus-out (the shipped one last)
+    "base output": ["{name: whisper, params: {model: base}}"],
+    "base layer 2": ["{name: whisper, params: {model: base, layer: 2}}"],
+    "base layer 3": ["{name: whisper, params: {model: base, layer: 3}}"],
+    "base layer 4": ["{name: whisper, params: {model: base, layer: 4}}"],
+    "egemaps": ["{name: egemaps}"],
+    "tiny.en layer 2 + base layer 3": ["{name: whisper, params: {model: tiny.en, layer: 2}}",
+                                       "{name: whisper, params: {model: base, layer: 3}}"],
+    "base output + egemaps": ["{name: whisper, params: {model: base}}", "{name: egemaps}"],
+    "tiny.en layer 2 + base layer 3 + egemaps": ["{name: whisper, params: {model: tiny.en, layer: 2}}",
+                                                 "{name: whisper, params: {model: base, layer: 3}}", "{name: egemaps}"],
+}
+
+
+def layer_choice(config: str, out: Path) -> list[dict]:
+    """Leave-one-corpus-out UAR of each feature set in LAYER_SETS with the config's model and
+    weights, no augmentation, 3 speaker folds for the in-corpus column."""
+    rows = []
+    for name, features in LAYER_SETS.items():
+        cfg = load_experiment(config, [f"features=[{', '.join(features)}]", "data.augment.copies=0", "eval.folds=3",
+                                       f"name=bench_layers", f"output.results={out}", "output.checkpoint=null"])
+        r = train_experiment(cfg, progress=False)
+        cross = r["cross_corpus"]
+        rows.append({"features": name, "ravdess_uar": r["per_corpus"]["ravdess"], "loco_mean_uar": cross["mean_uar"],
+                     "loco_mean_uar_speaker_norm": cross["mean_uar_speaker_norm"],
+                     "loco": {c: v["single_clip"]["uar"] for c, v in cross.items()
+                              if isinstance(v, dict) and "single_clip" in v}})
+        print(f"| {name} | {rows[-1]['ravdess_uar']:.3f} | " + " | ".join(f"{v:.3f}" for v in rows[-1]["loco"].values())
+              + f" | **{cross['mean_uar']:.3f}** | {cross['mean_uar_speaker_norm']:.3f} |", flush=True)
+    return rows
+
+
 def row_line(r: dict) -> str:
     return (f"| {r['features']} | {r['model']} | {r['accuracy']:.3f} | {r['uar']:.3f} | {r['macro_f1']:.3f} | "
             f"{r['extract_rtf']:.3f} | {r['train_seconds']:.1f} |")
@@ -143,7 +176,7 @@ def row_line(r: dict) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="also the Keras CNN1D and LSTM rows")
-    parser.add_argument("--only", choices=["in", "cross", "latency"], help="run one part")
+    parser.add_argument("--only", choices=["in", "cross", "latency", "layers"], help="run one part")
     parser.add_argument("--config", default="configs/multicorpus.yaml",
                         help="the recogniser for the latency and cross-corpus parts (default: the shipped one)")
     args = parser.parse_args()
@@ -166,6 +199,10 @@ def main():
         print("| train \\ test | " + " | ".join(CORPORA) + " |")
         print("|---|" + "---|" * len(CORPORA))
         report["cross_corpus"] = cross_corpus(load_experiment(args.config, ["data.augment.copies=0"]))
+    if args.only == "layers":
+        print("| features | RAVDESS UAR (3 folds) | left out: ravdess | turevdb | urdu | mean | mean, speakers standardised |")
+        print("|---|---|---|---|---|---|---|")
+        report["layers"] = layer_choice(args.config, out)
     out.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(report, indent=1) + "\n")
 
