@@ -239,7 +239,8 @@ class Converter:
             return None, None
         from ser.text import fuse, text_emotion
         text = text_emotion(words, self.config.text.model)
-        return text, None if voice is None else fuse(voice, text, self.config.text.weight)
+        return text, None if voice is None else fuse(voice, text, self.config.text.weight,
+                                                     self.recognizer.uncertain_below)
 
     def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
         """ASR (a file is streamed in blocks); '' for no speech. With keep-voice the output does not

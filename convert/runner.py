@@ -124,14 +124,20 @@ def _summary(report: dict) -> str:
     lines = []
     if detected:
         ranked = sorted(detected["probabilities"].items(), key=lambda kv: -kv[1])
-        lines.append(f"detected emotion: {ranked[0][0]} ({ranked[0][1]:.0%})"
-                     + "".join(f", {label} {p:.0%}" for label, p in ranked[1:3]))
+        if detected["label"] == ranked[0][0]:
+            lines.append(f"detected emotion: {ranked[0][0]} ({ranked[0][1]:.0%})"
+                         + "".join(f", {label} {p:.0%}" for label, p in ranked[1:3]))
+        else:       # 'uncertain': the recogniser's top probability is under its threshold
+            lines.append(f"detected emotion: {detected['label']} ("
+                         + ", ".join(f"{label} {p:.0%}" for label, p in ranked[:3]) + ")")
     if report["transcript"] is not None:
         lines.append(f"transcript: \"{report['transcript']}\" ({report['language']})")
     for name, key in (("text emotion", "text_emotion"), ("fused (voice + text)", "fused_emotion")):
         if report.get(key):
-            top = max(report[key]["probabilities"], key=report[key]["probabilities"].get)
-            lines.append(f"{name}: {top} ({report[key]['probabilities'][top]:.0%})")
+            probabilities = report[key]["probabilities"]
+            top = max(probabilities, key=probabilities.get)
+            label = report[key]["label"]
+            lines.append(f"{name}: {label} ({'' if label == top else top + ' '}{probabilities[top]:.0%})")
     how = "kept the input voice" if report["mode"] == "keep-voice" else f"voice {report['speaker']}"
     lines.append(f"spoken as: {report['target_emotion']}, {how}")
     check = report["check"]

@@ -96,11 +96,12 @@ def text_emotion(text: str, model: str = "nrc") -> Prediction:
     return load_text_model(model).predict(text)
 
 
-def fuse(voice: Prediction, text: Prediction, weight: float) -> Prediction:
-    """Late fusion: `(1 - weight) * voice + weight * text` per label; the label is the top one."""
+def fuse(voice: Prediction, text: Prediction, weight: float, uncertain_below: float = 0.0) -> Prediction:
+    """Late fusion: `(1 - weight) * voice + weight * text` per label; the label is the top one,
+    or 'uncertain' when its probability is under `uncertain_below` (the recogniser's threshold)."""
     if not 0.0 <= weight <= 1.0:
         raise UserError(f"text fusion weight {weight!r} must be between 0 and 1")
     labels = list(dict.fromkeys([*voice.probabilities, *text.probabilities]))
     probabilities = {label: (1 - weight) * voice.probabilities.get(label, 0.0)
                      + weight * text.probabilities.get(label, 0.0) for label in labels}
-    return Prediction(max(probabilities, key=probabilities.get), probabilities)
+    return Prediction.of(labels, [probabilities[label] for label in labels], uncertain_below)

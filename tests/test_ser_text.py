@@ -64,3 +64,10 @@ def test_fusion_weights_and_labels():
 def test_unknown_model_is_a_user_error():
     with pytest.raises(UserError, match="unknown text emotion model 'bert'"):
         text_emotion("hello", model="bert")
+
+
+def test_fusion_keeps_the_recognisers_uncertain_threshold():
+    voice = Prediction.of(["happy", "sad"], [0.55, 0.45], uncertain_below=0.6)
+    text = Prediction.of(["happy", "sad"], [0.5, 0.5])
+    assert fuse(voice, text, 0.0, uncertain_below=0.6).label == "uncertain"
+    assert fuse(voice, text, 0.0).label == "happy"
