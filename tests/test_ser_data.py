@@ -86,3 +86,16 @@ def test_arousal_levels_are_dropped_unless_chosen(shared_data):
     assert set(load_dataset(shared_data / "baved")["emotion"]) == {"neutral"}
     chosen = load_dataset(shared_data / "baved", classes=["low_arousal", "high_arousal"])
     assert set(chosen["emotion"]) == {"low_arousal", "high_arousal"}
+
+
+def test_each_shared_corpus_maps_onto_the_eight_as_documented(shared_data):
+    """The label map of docs/ser.md and the model card: no corpus gets a label it does not have,
+    and BAVED's arousal levels are not emotions (dropped from the eight-class set)."""
+    from ser.data import load_dataset
+    expected = {"ravdess": {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"},
+                "urdu": {"angry", "happy", "neutral", "sad"}, "turevdb": {"angry", "calm", "happy", "sad"},
+                "baved": {"neutral"}}
+    df = load_dataset([shared_data / name for name in expected])
+    for corpus, labels in expected.items():
+        assert set(df.loc[df["corpus"] == corpus, "emotion"]) == labels
+    assert len(df[df["corpus"] == "baved"]) == 672
