@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -156,7 +155,7 @@ def layer_choice(config: str, out: Path) -> list[dict]:
     rows = []
     for name, features in LAYER_SETS.items():
         cfg = load_experiment(config, [f"features=[{', '.join(features)}]", "data.augment.copies=0", "eval.folds=3",
-                                       f"name=bench_layers", f"output.results={out}", "output.checkpoint=null"])
+                                       "name=bench_layers", f"output.results={out}", "output.checkpoint=null"])
         r = train_experiment(cfg, progress=False)
         cross = r["cross_corpus"]
         rows.append({"features": name, "ravdess_uar": r["per_corpus"]["ravdess"], "loco_mean_uar": cross["mean_uar"],

@@ -2,7 +2,6 @@
 speech, private sessions, one-line refusals of bad uploads and requests, temp files removed.
 Also app.py's command line."""
 import io
-import json
 import socket
 import subprocess
 import sys
