@@ -103,8 +103,9 @@ def cross_corpus(cfg: Experiment) -> list[dict]:
         ok = np.array([x is not None for x in X])
         data[name] = df[ok].reset_index(drop=True), np.stack([x for x in X if x is not None])
 
-    def fit(X, y, n):
-        return build_model(cfg.model, cfg.source).fit(list(X), y, n, cfg.train, cfg.seed)
+    def fit(X, y, n, d):
+        return build_model(cfg.model, cfg.source).fit(list(X), y, n, cfg.train, cfg.seed,
+                                                      corpora=d["corpus"].to_numpy(), speakers=d["speaker"].to_numpy())
 
     rows = []
     for train in CORPORA:
@@ -121,11 +122,11 @@ def cross_corpus(cfg: Experiment) -> list[dict]:
             if train == test:
                 pred = np.zeros(len(yte), int)
                 for tr, te in splits(dte["speaker"].to_numpy(), yte, classes, folds=min(6, dte["speaker"].nunique())):
-                    pred[te] = fit(Xte[tr], yte[tr], len(classes)).predict_proba(list(Xte[te])).argmax(1)
+                    pred[te] = fit(Xte[tr], yte[tr], len(classes), dte.iloc[tr]).predict_proba(list(Xte[te])).argmax(1)
                 row["uar"] = metrics(yte, pred, classes)["uar"]
                 cells.append(f"**{row['uar']:.3f}**")
             else:
-                model = fit(Xtr, ytr, len(classes))
+                model = fit(Xtr, ytr, len(classes), dtr)
                 row["uar"] = metrics(yte, model.predict_proba(list(Xte)).argmax(1), classes)["uar"]
                 normed = group_norm(Xte, dte["corpus"].to_numpy()) * model.input_stats()[1] + model.input_stats()[0]
                 row["uar_corpus_norm"] = metrics(yte, model.predict_proba(list(normed)).argmax(1), classes)["uar"]

@@ -9,6 +9,7 @@ repository root.
 """
 import dataclasses
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -187,6 +188,8 @@ def _check(tp: Any, value: Any, source: str, key: str) -> Any:
         return Path(value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", value.strip()):
+        return float(value)             # YAML 1.1 reads 1e-4 (no dot) as a string
     if tp in (int, float, str, bool):
         if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
             raise ConfigError(f"{source}: key '{key}' must be {tp.__name__}, got {value!r}")

@@ -48,18 +48,21 @@ def augmented(cfg: Experiment, df, sets, progress: bool = True) -> list[list[np.
 
 
 class Trainer:
-    """Fits the configured model on chosen clips (with their augmented copies) and weights."""
+    """Fits the configured model on chosen clips (with their augmented copies)."""
 
-    def __init__(self, cfg: Experiment, X, y, n_classes: int, weights: np.ndarray, extra):
-        self.cfg, self.X, self.y, self.n, self.weights, self.extra = cfg, X, y, n_classes, weights, extra
+    def __init__(self, cfg: Experiment, X, y, n_classes: int, extra, df):
+        self.cfg, self.X, self.y, self.n, self.extra = cfg, X, y, n_classes, extra
+        self.corpora, self.speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].astype(str).to_numpy()
 
     def fit(self, idx: np.ndarray):
-        rows = [(self.X[i], self.y[i], self.weights[i]) for i in idx]
-        rows += [(x, self.y[i], self.weights[i]) for i in idx for x in self.extra[i]]
-        X, y, w = [r[0] for r in rows], np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+        """The model fitted on clips `idx` and their copies, weighted (`train.balance`) among them."""
+        rows = np.array(list(idx) + [i for i in idx for _ in self.extra[i]], dtype=int)
+        X = [self.X[i] for i in idx] + [x for i in idx for x in self.extra[i]]
+        y, corpora = self.y[rows], self.corpora[rows]
         model = build_model(self.cfg.model, self.cfg.source)
         return model.fit(X, y, self.n, self.cfg.train, self.cfg.seed,
-                         weights=None if self.cfg.train.balance == "class" else w)
+                         weights=None if self.cfg.train.balance == "class" else corpus_weights(corpora, y),
+                         corpora=corpora, speakers=self.speakers[rows])
 
     def out_of_fold(self, folds) -> np.ndarray:
         """Probabilities for every clip from a model that did not see its speaker (NaN if untested)."""
@@ -71,10 +74,10 @@ class Trainer:
         return probs
 
 
-def corpus_weights(df, y: np.ndarray) -> np.ndarray:
+def corpus_weights(corpora: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Sample weights under which every class weighs the same and, within a class, every corpus
     that has it weighs the same (so the largest corpus does not decide the model)."""
-    cell = df["corpus"].astype(str).to_numpy() + "/" + y.astype(str)
+    cell = np.char.add(np.char.add(np.asarray(corpora, str), "/"), y.astype(str))
     names, inverse, counts = np.unique(cell, return_inverse=True, return_counts=True)
     corpora_per_class = {c: len({n for n in names if n.endswith(f"/{c}")}) for c in np.unique(y)}
     w = 1.0 / (counts[inverse] * np.array([corpora_per_class[c] for c in y]))
@@ -101,7 +104,7 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
         X = by_speaker(X, df["speaker"].to_numpy(), cfg.source)
     labels = class_labels(df, cfg.data.classes)
     y = np.array([labels.index(e) for e in df["emotion"]])
-    trainer = Trainer(cfg, X, y, len(labels), corpus_weights(df, y), extra)
+    trainer = Trainer(cfg, X, y, len(labels), extra, df)
     folds = splits(df["speaker"].to_numpy(), y, labels, cfg.eval.scheme, cfg.eval.folds,
                    cfg.eval.test_speakers, cfg.seed)
     t0 = time.perf_counter()

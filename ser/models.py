@@ -1,7 +1,8 @@
 """Classifiers by name, and checkpoints that execute no code when loaded.
 
-scikit-learn models (`svm`, `mlp`, `logreg`) are pipelines with a StandardScaler, saved with
-skops and loaded only if every type in the file is on an allow-list. Keras 3 models (`cnn1d`,
+`logreg` is fitted here and saved as plain arrays; the scikit-learn models (`svm`, `mlp`) are
+pipelines with a StandardScaler, saved with skops and loaded only if every type in the file is
+on an allow-list. Keras 3 models (`cnn1d`,
 `lstm`, on frame sequences) are saved as `.keras` and loaded with `safe_mode=True`. A
 `meta.json` beside the model records what it needs (feature sets, labels, model, versions,
 seed, the model file's sha256) and is checked at load.
@@ -40,7 +41,10 @@ class Classifier:
     weighted: ClassVar[bool] = False        # fit() honours per-sample `weights`
 
     def fit(self, X: list[np.ndarray], y: np.ndarray, n_classes: int, train, seed: int,
-            weights: np.ndarray | None = None) -> "Classifier":
+            weights: np.ndarray | None = None, corpora: np.ndarray | None = None,
+            speakers: np.ndarray | None = None) -> "Classifier":
+        """Fit on clips X with labels y; `corpora` and `speakers` name each clip's source for
+        models that use them (logreg's `contrast` and `nuisance`), others ignore them."""
         raise NotImplementedError
 
     def predict_proba(self, X: list[np.ndarray]) -> np.ndarray:
@@ -84,7 +88,7 @@ class SklearnModel(Classifier):
     def estimator(self, seed: int, weighted: bool = False):
         raise NotImplementedError
 
-    def fit(self, X, y, n_classes, train, seed, weights=None):
+    def fit(self, X, y, n_classes, train, seed, weights=None, corpora=None, speakers=None):
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
         self.pipeline = Pipeline([("scale", StandardScaler()), ("clf", self.estimator(seed, weights is not None))])
@@ -125,29 +129,75 @@ class SklearnModel(Classifier):
 
 
 @register("logreg")
-class LogReg(SklearnModel):
-    """Logistic regression on standardised features. Trained with scikit-learn, but saved as
-    plain arrays (.npz, read with allow_pickle=False) and applied with numpy, so loading it
-    runs no code and needs no scikit-learn import (seconds of start-up)."""
+class LogReg(Classifier):
+    """Multinomial logistic regression on standardised features, fitted with L-BFGS (scipy),
+    saved as plain arrays (.npz, read with allow_pickle=False) and applied with numpy, so
+    loading it runs no code and needs no scikit-learn import (seconds of start-up).
+
+    Two options against learning who speaks instead of how (both off by default):
+    `contrast: corpus` scores each training clip only against the labels its own corpus has,
+    so a label that only some corpora carry cannot be learnt from corpus identity;
+    `nuisance: k` removes the k directions along which speakers' mean features differ most
+    (within emotions) before fitting, folded into the weights (nuisance attribute projection)."""
     C: Annotated[float, Range(0, low_open=True)] = 0.1
     max_iter: Annotated[int, Range(1)] = 2000
-    tol: Annotated[float, Range(0, low_open=True)] = 1e-4   # looser (1e-3) trains many times faster on large sets
+    tol: Annotated[float, Range(0, low_open=True)] = 1e-4
     class_weight: Literal["balanced"] | None = "balanced"
+    contrast: Literal["all", "corpus"] = "all"
+    nuisance: Annotated[int, Range(0)] = 0
     filename: ClassVar[str] = "model.npz"
     weighted: ClassVar[bool] = True
     ARRAYS: ClassVar[tuple[str, ...]] = ("mean", "scale", "coef", "intercept", "classes")
 
-    def estimator(self, seed, weighted=False):
-        from sklearn.linear_model import LogisticRegression
-        return LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol, random_state=seed,
-                                  class_weight=None if weighted else self.class_weight)
+    def fit(self, X, y, n_classes, train, seed, weights=None, corpora=None, speakers=None):
+        from scipy.optimize import minimize
+        X, y = np.asarray(np.stack(X), np.float64), np.asarray(y)
+        classes = np.unique(y)
+        t = np.searchsorted(classes, y)
+        mean, scale = X.mean(0), X.std(0)
+        scale[scale == 0] = 1.0
+        Z = (X - mean) / scale
+        if weights is None:
+            counts = np.bincount(t)
+            weights = len(t) / (len(classes) * counts[t]) if self.class_weight == "balanced" else np.ones(len(t))
+        w = np.asarray(weights, np.float64) / np.sum(weights)
+        allowed = np.ones((len(t), len(classes)), dtype=bool)
+        if self.contrast == "corpus" and corpora is not None:
+            corpora = np.asarray(corpora)
+            for c in np.unique(corpora):
+                mine = corpora == c
+                allowed[mine] = np.isin(classes, y[mine])
+        projection = None
+        if self.nuisance:
+            if speakers is None:
+                raise UserError("model.params.nuisance needs the speaker of each clip; set it to 0 for data without speakers")
+            projection = _nuisance_directions(Z, t, np.asarray(speakers), self.nuisance)
+            Z = Z - (Z @ projection) @ projection.T
+        dims, k = Z.shape[1], len(classes)
+        onehot = np.eye(k)[t]
+        penalty = 1.0 / (self.C * np.sum(weights))
 
-    def fit(self, X, y, n_classes, train, seed, weights=None):
-        super().fit(X, y, n_classes, train, seed, weights)
-        scaler, clf = self.pipeline.named_steps["scale"], self.pipeline.named_steps["clf"]
-        self.arrays = {"mean": scaler.mean_, "scale": scaler.scale_, "coef": clf.coef_,
-                       "intercept": clf.intercept_, "classes": clf.classes_}
+        def loss(theta):
+            W, b = theta[:-k].reshape(dims, k), theta[-k:]
+            s = np.where(allowed, Z @ W + b, -np.inf)
+            s -= s.max(1, keepdims=True)
+            p = np.exp(s)
+            p /= p.sum(1, keepdims=True)
+            value = -np.sum(w * np.log(p[np.arange(len(t)), t] + 1e-300)) + 0.5 * penalty * np.sum(W ** 2)
+            g = (p - onehot) * w[:, None]
+            return value, np.concatenate([(Z.T @ g + penalty * W).ravel(), g.sum(0)])
+
+        theta = minimize(loss, np.zeros(dims * k + k), jac=True, method="L-BFGS-B",
+                         options={"maxiter": self.max_iter, "gtol": self.tol}).x
+        W = theta[:-k].reshape(dims, k)
+        if projection is not None:
+            W = W - projection @ (projection.T @ W)
+        self.arrays = {"mean": mean, "scale": scale, "coef": W.T, "intercept": theta[-k:], "classes": classes}
+        self.n_classes = n_classes
         return self
+
+    def state(self):
+        return {"n_classes": self.n_classes}
 
     def predict_proba(self, X):
         a, X = self.arrays, np.stack(X)
@@ -155,7 +205,7 @@ class LogReg(SklearnModel):
             raise UserError(f"features have {X.shape[1]} dimensions but the model expects "
                             f"{a['coef'].shape[1]}; the checkpoint does not match its feature sets")
         z = ((X - a["mean"]) / a["scale"]) @ a["coef"].T + a["intercept"]
-        if z.shape[1] == 1:                        # binary: scikit-learn keeps one row of weights
+        if z.shape[1] == 1:                        # binary, saved by scikit-learn: one row of weights
             z = np.hstack([np.zeros_like(z), z])
         p = np.exp(z - z.max(axis=1, keepdims=True))
         full = np.zeros((len(X), self.n_classes), dtype=np.float64)
@@ -173,6 +223,17 @@ class LogReg(SklearnModel):
         with np.load(path, allow_pickle=False) as z:
             self.arrays = {name: z[name] for name in self.ARRAYS}
         self.n_classes = int(state["n_classes"])
+
+
+def _nuisance_directions(Z: np.ndarray, t: np.ndarray, speakers: np.ndarray, k: int) -> np.ndarray:
+    """Orthonormal columns spanning the k main directions of the speakers' mean features,
+    each clip first centred on its emotion's mean (so a speaker's mix of emotions does not count)."""
+    residual = Z.copy()
+    for c in np.unique(t):
+        residual[t == c] -= Z[t == c].mean(0)
+    means = np.stack([residual[speakers == s].mean(0) for s in np.unique(speakers)])
+    _, _, vt = np.linalg.svd(means - means.mean(0), full_matrices=False)
+    return vt[:k].T
 
 
 @register("svm")
@@ -227,7 +288,7 @@ class KerasModel(Classifier):
             out[i, :len(x)] = x
         return out
 
-    def fit(self, X, y, n_classes, train, seed, weights=None):
+    def fit(self, X, y, n_classes, train, seed, weights=None, corpora=None, speakers=None):
         k = keras()
         k.utils.set_random_seed(seed)
         frames = np.concatenate([x[:self.max_frames] for x in X])

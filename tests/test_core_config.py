@@ -38,6 +38,15 @@ def test_ranges_name_the_key_and_the_allowed_range(tmp_path, override, message):
     assert (cfg.count, cfg.inner.rate, cfg.maybe) == (3, 1.0, None)
 
 
+def test_exponent_without_a_dot_is_a_number_where_a_float_is_expected(tmp_path):
+    (tmp_path / "c.yaml").write_text("inner: {rate: 5e-1}\n")       # YAML 1.1 reads 5e-1 as a string
+    assert load_config(tmp_path / "c.yaml", Schema, ["maybe=1E+1"]).inner.rate == 0.5
+    with pytest.raises(ConfigError, match="key 'maybe' is 20.0; allowed: <= 10"):
+        load_config(tmp_path / "c.yaml", Schema, ["maybe=2e1"])
+    with pytest.raises(ConfigError, match="key 'count' must be int"):
+        load_config(tmp_path / "c.yaml", Schema, ["count=1e1"])
+
+
 def test_excel_csv_utf8_with_bom_and_crlf_is_read(tmp_path):               # issue 13, item 8
     (tmp_path / "a.wav").write_bytes(b"")
     (tmp_path / "m.csv").write_bytes("\ufeffpath,emotion\r\na.wav,happy\r\n".encode("utf-8"))

@@ -69,9 +69,9 @@ def test_calibration_is_fitted_and_written_to_the_checkpoint(result):
 
 
 def test_corpus_weights_balance_corpora_within_each_class():
-    df = pd.DataFrame({"corpus": ["a"] * 6 + ["b"] * 2})
+    corpora = np.array(["a"] * 6 + ["b"] * 2)
     y = np.array([0, 0, 0, 0, 1, 1, 0, 1])
-    w = corpus_weights(df, y)
+    w = corpus_weights(corpora, y)
     assert w[:4].sum() == pytest.approx(w[6])          # corpus a's class 0 weighs what b's does
     assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
     assert w.sum() == pytest.approx(len(y))
