@@ -192,7 +192,8 @@ class LogReg(Classifier):
         W = theta[:-k].reshape(dims, k)
         if projection is not None:
             W = W - projection @ (projection.T @ W)
-        self.arrays = {"mean": mean, "scale": scale, "coef": W.T, "intercept": theta[-k:], "classes": classes}
+        self.arrays = {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32),
+                       "coef": W.T.astype(np.float32), "intercept": theta[-k:].astype(np.float32), "classes": classes}
         self.n_classes = n_classes
         return self
 
