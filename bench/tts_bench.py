@@ -269,6 +269,11 @@ def report(name: str, clips: list[dict], args) -> None:
         order = f0["smallgirl"] > f0["youngwoman"] > f0["youngman"] > f0["middlemale"]
         print(f"F0 order smallgirl > youngwoman > youngman > middlemale: {'holds' if order else 'DOES NOT hold'}")
     print("\n" + wer_by_sentence(clips))
+    if "neutral" in args.emotions and len(args.emotions) > 1:
+        from bench.tts_reach import achieved, table
+        print("\nprofile reached? each rendering against the neutral one of the same voice and sentence "
+              "(tts.render.measure; medians)\n" + table(achieved(clips), args.intensity,
+                                                          [e for e in args.emotions if e != "neutral"]))
     if judged:
         share, n = pairwise(clips)
         print(f"\njudge ranks the requested high-arousal emotion above neutral: {100 * share:.1f} % of {n} pairs")
