@@ -1,8 +1,7 @@
 """Training-time augmentation that matches how speech reaches the recogniser in real use:
-short stretches (a live window, a single word), background noise, room reverberation,
-low-bitrate codecs (as phones and browsers deliver), level changes and small speed (pitch +
-tempo) changes. Every function takes and returns a 16 kHz float waveform; all randomness comes
-from the `rng` passed in, so a seed fixes the copy.
+background noise, room reverberation, low-bitrate codecs (as phones and browsers deliver),
+level changes and small speed (pitch + tempo) changes. Every function takes and returns a
+16 kHz float waveform; all randomness comes from the `rng` passed in, so a seed fixes the copy.
 
 Only real recordings are augmented: the project never trains on its own synthetic speech.
 """
@@ -74,24 +73,9 @@ def speed(wav: np.ndarray, factor: float) -> np.ndarray:
     return soxr.resample(wav, SR * factor, SR).astype(np.float32)
 
 
-def crop(wav: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """A random `seconds`-long stretch of the clip's speech (from its first to its last 20 ms frame
-    within 35 dB of the loudest), as a short window or a one-word clip gives; the speech itself
-    when it is shorter."""
-    frame = int(0.02 * SR)
-    power = np.array([np.mean(wav[i:i + frame] ** 2) for i in range(0, max(1, len(wav) - frame + 1), frame)]) + 1e-12
-    active = np.flatnonzero(10 * np.log10(power) > 10 * np.log10(power.max()) - 35)
-    first, last = active[0] * frame, min(len(wav), (active[-1] + 1) * frame)
-    n = int(seconds * SR)
-    start = first + int(rng.integers(0, max(1, last - first - n + 1)))
-    return wav[start:min(last, start + n)].astype(np.float32)
-
-
 def augment(wav: np.ndarray, spec, rng: np.random.Generator) -> np.ndarray:
     """One random copy of `wav` by `spec` (ser.config.Augment): each step applies with its
-    probability, in the order a signal meets them (utterance, speaker, room, noise, device, codec)."""
-    if rng.random() < spec.crop_prob:
-        wav = crop(wav, rng.uniform(*spec.crop_s), rng)
+    probability, in the order a signal meets them (speaker, room, noise, device, codec)."""
     if rng.random() < spec.speed_prob:
         wav = speed(wav, rng.uniform(*spec.speed))
     if rng.random() < spec.reverb_prob:

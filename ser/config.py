@@ -21,8 +21,6 @@ def _check_range(section: str, name: str, pair: list[float], low: float, high: f
 class Augment:
     """Augmented training copies of each real clip (ser/augment.py); never of synthetic speech."""
     copies: int = 0                             # copies per clip; 0 = no augmentation
-    crop_prob: float = 0.0                      # a random stretch of the speech instead of the whole clip
-    crop_s: list[float] = field(default_factory=lambda: [0.8, 2.0])
     speed_prob: float = 0.3
     speed: list[float] = field(default_factory=lambda: [0.92, 1.08])     # pitch + tempo factor
     reverb_prob: float = 0.4
@@ -35,10 +33,10 @@ class Augment:
     def __post_init__(self):
         if not 0 <= self.copies <= 10:
             raise ConfigError(f"key 'data.augment.copies' is {self.copies}; choose 0 to 10")
-        for name in ("crop_prob", "speed_prob", "reverb_prob", "noise_prob", "codec_prob"):
+        for name in ("speed_prob", "reverb_prob", "noise_prob", "codec_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"key 'data.augment.{name}' is {getattr(self, name)}; choose 0 to 1")
-        for name, low, high in (("crop_s", 0.3, 10.0), ("speed", 0.5, 2.0), ("rt60_s", 0.05, 3.0), ("snr_db", -10.0, 60.0),
+        for name, low, high in (("speed", 0.5, 2.0), ("rt60_s", 0.05, 3.0), ("snr_db", -10.0, 60.0),
                                 ("gain_db", -40.0, 20.0)):
             _check_range("data.augment", name, getattr(self, name), low, high)
 
