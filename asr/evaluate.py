@@ -5,9 +5,11 @@
 Normalisation (applied to reference and hypothesis alike, see `normalise_text`): Unicode NFKC,
 lower case; numbers spelled out in English words ('21st' -> 'twenty first', '3.5' -> 'three
 point five', '1,000' -> 'one thousand', '%' -> 'percent'); apostrophes removed ("don't" ->
-'dont'); every other punctuation mark becomes a space; whitespace collapsed. WER counts word
-substitutions, deletions and insertions over reference words; CER does the same over the
-characters of the normalised text (single spaces included). Totals are pooled over files
+'dont'); every other punctuation mark becomes a space; whitespace collapsed. A written form
+with two readings counts as right under either, as the alternations of a NIST sclite GLM file
+do: '7.45' is a decimal or, as British English writes clock times, 'seven forty five' (like
+'7:45'). WER counts word substitutions, deletions and insertions over reference words; CER does
+the same over the characters of the normalised text (single spaces included). Totals are pooled over files
 (total errors / total reference words), not averages of per-file rates.
 """
 import argparse
@@ -24,6 +26,7 @@ from pathlib import Path
 from core.errors import UserError
 
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?")
+_DOT_TIME = re.compile(r"(?<![\d.,])([01]?\d|2[0-3])\.([0-5]\d)(?!\d|[.,]\d)")   # 7.45, 12.30, not 3.14159
 
 
 def _spell(match: re.Match) -> str:
@@ -43,6 +46,23 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def readings(text: str) -> list[str]:
+    """The comparison forms of a transcript: `normalise_text`'s, and where the text writes a
+    clock time with a dot ('7.45'), the form that reads it as a time too."""
+    forms = [normalise_text(text)]
+    as_time = _DOT_TIME.sub(r"\1:\2", text)
+    if as_time != text:
+        forms.append(normalise_text(as_time))
+    return forms
+
+
+def errors(reference: str, hypothesis: str, unit: str = "word") -> tuple[int, int]:
+    """(edits, reference length) in words or characters, the fewest edits over the readings."""
+    split = str.split if unit == "word" else (lambda form: form)
+    refs, hyps = [split(r) for r in readings(reference)], [split(h) for h in readings(hypothesis)]
+    return min(edit_distance(r, h) for r in refs for h in hyps), len(refs[0])
+
+
 def edit_distance(reference: list | str, hypothesis: list | str) -> int:
     """Levenshtein distance (substitutions, deletions, insertions) between two sequences."""
     previous = list(range(len(hypothesis) + 1))
@@ -56,14 +76,14 @@ def edit_distance(reference: list | str, hypothesis: list | str) -> int:
 
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate after normalisation; an empty reference counts as one word."""
-    ref, hyp = normalise_text(reference).split(), normalise_text(hypothesis).split()
-    return edit_distance(ref, hyp) / max(len(ref), 1)
+    edits, words = errors(reference, hypothesis)
+    return edits / max(words, 1)
 
 
 def cer(reference: str, hypothesis: str) -> float:
     """Character error rate after normalisation; an empty reference counts as one character."""
-    ref, hyp = normalise_text(reference), normalise_text(hypothesis)
-    return edit_distance(ref, hyp) / max(len(ref), 1)
+    edits, chars = errors(reference, hypothesis, "char")
+    return edits / max(chars, 1)
 
 
 @dataclass
@@ -116,10 +136,9 @@ def score(asr_model, rows: list[dict], progress: bool = True) -> list[FileResult
             warnings.simplefilter("ignore", NoSpeechWarning)   # an empty hypothesis is scored as such
             transcript = asr_model.transcribe(row["path"])
         seconds = time.perf_counter() - start
-        ref, hyp = normalise_text(row["text"]), normalise_text(transcript.text)
         results.append(FileResult(row["path"], row["text"], transcript.text,
-                                  edit_distance(ref.split(), hyp.split()), len(ref.split()),
-                                  edit_distance(ref, hyp), len(ref), transcript.duration, seconds, row))
+                                  *errors(row["text"], transcript.text),
+                                  *errors(row["text"], transcript.text, "char"), transcript.duration, seconds, row))
     return results
 
 

@@ -113,12 +113,12 @@ def f0_median(wav, sr) -> float:
 
 def score_asr(clips, model: str) -> None:
     from asr import load_asr
-    from asr.evaluate import edit_distance, normalise_text
+    from asr.evaluate import errors
     asr = load_asr("whisper", model=model, language="en")
     for c in clips:
         heard = asr.transcribe(resample(c["wav"], c["sr"], 16000)).text
-        ref, hyp = normalise_text(c["text"]).split(), normalise_text(heard).split()
-        c["heard"], c["errors"], c["words"] = heard, edit_distance(ref, hyp), len(ref)
+        c["heard"] = heard
+        c["errors"], c["words"] = errors(c["text"], heard)
 
 
 def score_ser(clips, per_file: str, per_voice: str) -> str | None:

@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from asr.evaluate import cer, edit_distance, main, normalise_text, read_manifest, wer
+from asr.evaluate import cer, edit_distance, errors, main, normalise_text, read_manifest, readings, wer
 from core.errors import UserError
 
 
@@ -24,6 +24,16 @@ def test_wer_and_cer_count_edits_over_reference_length():
     assert wer("a", "a b c") == 2.0                         # insertions can push WER above 1
     assert cer("abcd", "abce") == 0.25
     assert wer("", "") == 0.0 and wer("", "two words") == 2.0
+
+
+def test_a_dot_written_clock_time_also_reads_as_a_time():
+    assert readings("at 7.45") == ["at seven point four five", "at seven forty five"]
+    assert wer("The train leaves at 7:45.", "The train leaves at 7.45.") == 0.0
+    assert wer("It weighs 7.45 kilos", "It weighs 7.45 kilos") == 0.0           # the decimal reading still counts
+    assert errors("at 7:45", "at 7.46") == (1, 4)                               # seven forty six: one word off
+    assert readings("pi is 3.14159") == ["pi is three point one four one five nine"]   # not a time
+    assert len(readings("at 25.10")) == 1 and len(readings("at 7.75")) == 1 and len(readings("1.2.30")) == 1
+    assert cer("at 7:45", "at 7.45") == 0.0
 
 
 def two_row_manifest(tmp_path, shared_data):
