@@ -45,7 +45,8 @@ def main(argv=None):
     for corpus, uar in result.get("per_corpus", {}).items():
         print(f"  {corpus}: UAR {uar:.3f} (speaker-independent, in-corpus)")
     cal = result["calibration"]
-    print(f"calibration: {cal['method']} fitted on {cal['fitted_on']}, T={cal['temperature']:.2f}; ECE on held-out "
+    power = f" at the median novelty, times (novelty/median)^{cal['novelty_power']:.2f}" if cal.get("novelty_power") else ""
+    print(f"calibration: {cal['method']} fitted on {cal['fitted_on']}, T={cal['temperature']:.2f}{power}; ECE on held-out "
           f"speakers {cal['ece_before']:.3f} -> {cal['ece']:.3f}" + (
               f", on held-out corpora (mean) {cal['held_out_corpora_mean_ece']:.3f}" if "held_out_corpora" in cal else ""))
     cross = result.get("cross_corpus")

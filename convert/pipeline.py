@@ -283,8 +283,8 @@ class Converter:
         if predicted is None:
             problems.append("no speech in the output to recognise")
         elif predicted.label != target:
-            problems.append(f"target emotion '{target}' not recognised in the output "
-                            f"(heard as '{predicted.label}')")
+            problems.append(f"target emotion '{target}' not recognised in the output (heard as '{predicted.label}'"
+                            + (f", most likely {predicted.top}" if predicted.label == UNCERTAIN else "") + ")")
         if error is not None and error > self.config.check.max_wer:
             problems.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
         return {"recognised": predicted is not None and predicted.label == target,

@@ -84,7 +84,8 @@ class Eval:
 @dataclass
 class Calibration:
     method: Literal["none", "temperature"] = "temperature"
-    fit_on: Literal["speakers", "corpora"] = "speakers"     # held-out speakers' or held-out corpora's predictions
+    fit_on: Literal["speakers", "corpora", "both"] = "speakers"    # held-out speakers', corpora's or both's predictions
+    novelty: bool = False                       # T grows with how unlike the training clips a clip is
     uncertain_below: float = 0.0                # top probability under this: the label is 'uncertain'
 
     def __post_init__(self):

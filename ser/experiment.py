@@ -14,7 +14,7 @@ from core.seed import set_seed
 from ser.config import Experiment, data_sources
 from ser.data import class_labels, load_dataset
 from ser.evaluate import metrics, plot_confusion, splits
-from ser.calibrate import expected_calibration_error, fit_temperature, scale
+from ser.calibrate import Calibration, Novelty, expected_calibration_error, fit_calibration
 from ser.features import Variant, build_feature_sets, extract_files
 from ser.models import build_model, save_checkpoint
 from ser.recognizer import batch_normalise, standardise
@@ -64,14 +64,27 @@ class Trainer:
                          weights=None if self.cfg.train.balance == "class" else corpus_weights(corpora, y),
                          corpora=corpora, speakers=self.speakers[rows])
 
-    def out_of_fold(self, folds) -> np.ndarray:
-        """Probabilities for every clip from a model that did not see its speaker (NaN if untested)."""
-        probs = np.full((len(self.y), self.n), np.nan)
+    def novelty(self, idx: np.ndarray) -> Novelty | None:
+        """The novelty model of clips `idx` (their unaugmented features), if calibration uses one."""
+        return Novelty.fit([self.X[i] for i in idx]) if self.cfg.calibration.novelty else None
+
+    def novelty_of(self, idx: np.ndarray, test: np.ndarray) -> np.ndarray | None:
+        """How unlike the clips `idx` each clip of `test` is (None without calibration.novelty)."""
+        model = self.novelty(idx)
+        return None if model is None else model.score([self.X[i] for i in test])
+
+    def out_of_fold(self, folds) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities for every clip from a model that did not see its speaker (NaN if untested),
+        and each clip's novelty to that model's training clips (NaN without calibration.novelty)."""
+        probs, novelty = np.full((len(self.y), self.n), np.nan), np.full(len(self.y), np.nan)
         for k, (tr, te) in enumerate(folds):
             probs[te] = self.fit(tr).predict_proba([self.X[i] for i in te])
+            d = self.novelty_of(tr, te)
+            if d is not None:
+                novelty[te] = d
             log.info("fold %d/%d: UAR %.3f", k + 1, len(folds),
                      metrics(self.y[te], probs[te].argmax(1), list(range(self.n)))["uar"])
-        return probs
+        return probs, novelty
 
 
 def corpus_weights(corpora: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -108,7 +121,7 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
     folds = splits(df["speaker"].to_numpy(), y, labels, cfg.eval.scheme, cfg.eval.folds,
                    cfg.eval.test_speakers, cfg.seed)
     t0 = time.perf_counter()
-    probs = trainer.out_of_fold(folds)
+    probs, novelty = trainer.out_of_fold(folds)
     tested = ~np.isnan(probs[:, 0])
     result = metrics(y[tested], probs[tested].argmax(1), labels)
     result.update(fold_uar=[metrics(y[te], probs[te].argmax(1), labels)["uar"] for _, te in folds],
@@ -121,56 +134,66 @@ def train_experiment(cfg: Experiment, progress: bool = True) -> dict:
                                            labels)["uar"] for c in sorted(set(corpora))}
         if cfg.eval.cross_corpus and cfg.data.normalise != "speaker":
             cross = leave_one_corpus_out(trainer, df, labels)
-    temperature, result["calibration"] = calibrate(cfg, probs[tested], y[tested], corpora[tested], cross)
+    calibration, result["calibration"] = calibrate(cfg, probs[tested], novelty[tested], y[tested],
+                                                   corpora[tested], cross)
     if cross:
         result["cross_corpus"] = cross.pop("scores")
     result["eval_seconds"] = round(time.perf_counter() - t0, 1)
     t1 = time.perf_counter()
-    final = trainer.fit(np.arange(len(y)))
+    everything = np.arange(len(y))
+    final = trainer.fit(everything)
     result["train_seconds"] = round(time.perf_counter() - t1, 1)
-    write_results(cfg, result, final, sets, labels, temperature)
+    write_results(cfg, result, final, sets, labels, calibration, trainer.novelty(everything))
     return result
 
 
-def calibrate(cfg: Experiment, probs: np.ndarray, y: np.ndarray, corpora: np.ndarray,
-              cross: dict | None) -> tuple[float, dict]:
-    """The temperature to ship and how calibrated it leaves held-out speakers and corpora.
+def calibrate(cfg: Experiment, probs: np.ndarray, novelty: np.ndarray, y: np.ndarray, corpora: np.ndarray,
+              cross: dict | None) -> tuple[Calibration, dict]:
+    """The calibration to ship and how calibrated it leaves held-out speakers and corpora.
 
     `calibration.fit_on: speakers` fits it on the out-of-fold predictions (speakers the model
-    did not see); `corpora` on the pooled leave-one-corpus-out predictions. Each held-out
-    corpus's ECE uses a temperature fitted the same way without that corpus's clips, and is
-    measured on the labels it shares with the others (renormalised), as its UAR is."""
-    if cfg.calibration.method == "none":
-        def fit(pool):
-            return 1.0
-    else:
-        def fit(pool):
-            return fit_temperature(np.concatenate([p for p, _ in pool]), np.concatenate([t for _, t in pool]))
-    by_corpus = cross is not None and cfg.calibration.fit_on == "corpora"
-    if by_corpus:
-        pools = {c: (p, t) for c, p, t in zip(cross["corpora"], cross["probs"], cross["truth"])}
-    else:
-        pools = {c: (probs[corpora == c], y[corpora == c]) for c in sorted(set(corpora))}
-    temperature = fit(list(pools.values()))
-    calibrated = scale(probs, temperature)
+    did not see), `corpora` on the leave-one-corpus-out predictions, `both` on both; each
+    corpus's held-out speakers and each left-out corpus is one pool, and pools count the same.
+    Each held-out corpus's ECE uses a calibration fitted the same way without that corpus's
+    clips, and is measured on the labels it shares with the others (renormalised), as its UAR is."""
+    use_novelty = cfg.calibration.novelty
+    pools = {}
+    if cfg.calibration.fit_on in ("speakers", "both") or cross is None:
+        for c in sorted(set(corpora)):
+            pools[c, "speakers"] = (probs[corpora == c], y[corpora == c], novelty[corpora == c] if use_novelty else None)
+    if cross is not None and cfg.calibration.fit_on in ("corpora", "both"):
+        for c, p, t, n in zip(cross["corpora"], cross["probs"], cross["truth"], cross["novelty"]):
+            pools[c, "left out"] = (p, t, n)
+
+    def fit(chosen) -> Calibration:
+        return Calibration() if cfg.calibration.method == "none" else fit_calibration(chosen, use_novelty)
+
+    calibration = fit(list(pools.values()))
+    calibrated = calibration.apply(probs, novelty if use_novelty else None)
     sure = calibrated.max(1) >= cfg.calibration.uncertain_below
-    report = {"method": cfg.calibration.method, "fitted_on": f"held-out {cfg.calibration.fit_on}" if cross
-              else "held-out speakers", "temperature": round(temperature, 4),
+    kinds = sorted({kind for _, kind in pools}, reverse=True)
+    report = {"method": cfg.calibration.method, "fitted_on": " and ".join(
+                  {"speakers": "held-out speakers", "left out": "held-out corpora"}[k] for k in kinds),
+              "temperature": round(calibration.temperature, 4),
+              "novelty_power": round(calibration.power, 4) if use_novelty else None,
               "ece_before": expected_calibration_error(probs, y), "ece": expected_calibration_error(calibrated, y),
               "uncertain_below": cfg.calibration.uncertain_below, "uncertain_share": float(1 - sure.mean()),
               "accuracy_when_certain": float(np.mean(calibrated[sure].argmax(1) == y[sure])) if sure.any() else None}
     if cross:
         per_corpus = {}
-        for corpus, p, truth, shared in zip(cross["corpora"], cross["probs"], cross["truth"], cross["shared"]):
-            t = fit([v for c, v in pools.items() if c != corpus])
+        for corpus, p, truth, shared, n in zip(cross["corpora"], cross["probs"], cross["truth"], cross["shared"],
+                                               cross["novelty"]):
+            cal = fit([v for (c, _), v in pools.items() if c != corpus])
+            q = cal.apply(p, n)
+            unsure = float(np.mean(q.max(1) < cfg.calibration.uncertain_below))    # over all labels, as shipped
             if len(shared) > 1:     # on the labels the corpus has, as its UAR (a corpus without
-                p = p[:, shared] / p[:, shared].sum(1, keepdims=True)   # 'neutral' cannot be wrong by it)
+                p, q = (x[:, shared] / x[:, shared].sum(1, keepdims=True) for x in (p, q))   # 'neutral' cannot be wrong by it)
                 truth = np.searchsorted(shared, truth)
-            per_corpus[corpus] = {"temperature": round(t, 4), "ece_before": expected_calibration_error(p, truth),
-                                  "ece": expected_calibration_error(scale(p, t), truth)}
+            per_corpus[corpus] = {"temperature": round(cal.temperature, 4), "ece_before": expected_calibration_error(p, truth),
+                                  "ece": expected_calibration_error(q, truth), "uncertain_share": unsure}
         report["held_out_corpora"] = per_corpus
         report["held_out_corpora_mean_ece"] = float(np.mean([v["ece"] for v in per_corpus.values()]))
-    return temperature, report
+    return calibration, report
 
 
 def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
@@ -181,11 +204,11 @@ def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
     label's recall among all labels instead. Each corpus is also scored with its speakers'
     features standardised per speaker (`speaker_norm`: what batch normalisation at inference
     does with one speaker's audio). Returns the scores and, for calibration, each corpus's
-    unrestricted probabilities and true labels.
+    unrestricted probabilities, true labels and novelty (None without calibration.novelty).
     """
     y, X = trainer.y, trainer.X
     corpora, speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].to_numpy()
-    scores, names, all_probs, truths, shared_labels = {}, [], [], [], []
+    scores, names, all_probs, truths, shared_labels, novelty = {}, [], [], [], [], []
     for corpus in sorted(set(corpora)):
         train, test = np.flatnonzero(corpora != corpus), corpora == corpus
         shared = sorted(set(y[train]) & set(y[test]))
@@ -193,6 +216,7 @@ def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
         model = trainer.fit(train)
         probs = model.predict_proba([X[i] for i in test])
         names.append(corpus), all_probs.append(probs), truths.append(y[test]), shared_labels.append(shared)
+        novelty.append(trainer.novelty_of(train, test))
         entry = {"labels": [labels[k] for k in shared], "clips": int(len(test))}
         if len(shared) < 2:         # UAR over one label is meaningless; report its recall among all
             entry["recall"] = float(np.mean(probs.argmax(1) == y[test]))
@@ -211,7 +235,8 @@ def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
     done = [v for v in scores.values() if "single_clip" in v]
     scores["mean_uar"] = float(np.mean([v["single_clip"]["uar"] for v in done])) if done else None
     scores["mean_uar_speaker_norm"] = float(np.mean([v["speaker_norm"]["uar"] for v in done])) if done else None
-    return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths, "shared": shared_labels}
+    return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths, "shared": shared_labels,
+            "novelty": novelty}
 
 
 def _per_speaker(model, feats: list[np.ndarray], speakers: np.ndarray) -> list[np.ndarray]:
@@ -238,7 +263,8 @@ def by_speaker(X: list[np.ndarray], speakers: np.ndarray, source: str) -> list[n
     return out
 
 
-def write_results(cfg: Experiment, result: dict, model, sets, labels, temperature: float = 1.0) -> Path:
+def write_results(cfg: Experiment, result: dict, model, sets, labels, calibration: Calibration = Calibration(),
+                  novelty: Novelty | None = None) -> Path:
     out = resolve_path(cfg.output.results) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "metrics.json", overwrite=True) as tmp:
@@ -250,8 +276,8 @@ def write_results(cfg: Experiment, result: dict, model, sets, labels, temperatur
                        f"{cfg.name}: UAR {result['uar']:.3f} ({result['scheme']}, {result['folds']} folds)")
     checkpoint = resolve_path(cfg.output.checkpoint) if cfg.output.checkpoint else out / "checkpoint"
     save_checkpoint(checkpoint, model, [fs.spec() for fs in sets], labels, cfg.seed,
-                    {"experiment": cfg.name, "normalise": cfg.data.normalise, "temperature": temperature,
+                    {"experiment": cfg.name, "normalise": cfg.data.normalise, "temperature": calibration.temperature,
                      "uncertain_below": cfg.calibration.uncertain_below,
-                     "scores": {k: result[k] for k in ("accuracy", "uar", "macro_f1")}})
+                     "scores": {k: result[k] for k in ("accuracy", "uar", "macro_f1")}}, novelty, calibration)
     result["checkpoint"] = str(checkpoint)
     return out

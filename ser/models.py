@@ -24,6 +24,7 @@ from core.registry import Registry
 MODELS: Registry = Registry("model")
 FORMAT = 1
 META = "meta.json"
+NOVELTY = "novelty.npz"
 
 
 def keras():
@@ -375,8 +376,9 @@ def _versions() -> dict:
 
 
 def save_checkpoint(folder: Path, model: Classifier, features: list[dict], labels: list[str],
-                    seed: int, extra: dict | None = None) -> Path:
-    """Write the model file and meta.json into `folder` (replacing an older checkpoint there)."""
+                    seed: int, extra: dict | None = None, novelty=None, calibration=None) -> Path:
+    """Write the model file and meta.json into `folder` (replacing an older checkpoint there),
+    and with a novelty model (`ser.calibrate.Novelty`) its arrays and how the temperature uses it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / model.filename
@@ -384,6 +386,12 @@ def save_checkpoint(folder: Path, model: Classifier, features: list[dict], label
     meta = {"format": FORMAT, "model": {"name": model.name, "params": dataclasses.asdict(model)},
             "features": features, "labels": list(labels), "seed": seed, "state": model.state(),
             "file": model.filename, "sha256": _sha256(path), "versions": _versions(), **(extra or {})}
+    if novelty is not None:
+        novelty.save(folder / NOVELTY)
+        meta["novelty"] = {"file": NOVELTY, "sha256": _sha256(folder / NOVELTY), "power": calibration.power,
+                           "reference": calibration.reference, "low": calibration.low, "high": calibration.high}
+    else:
+        (folder / NOVELTY).unlink(missing_ok=True)
     (folder / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     for other in {MODELS.get(name).filename for name in MODELS.names()} - {model.filename}:
         (folder / other).unlink(missing_ok=True)       # an older checkpoint's model of another kind
@@ -420,3 +428,20 @@ def load_checkpoint(folder: Path) -> tuple[Classifier, dict]:
     if outputs != len(labels):
         raise UserError(f"{path}: model has {outputs} outputs but {META} lists {len(labels)} labels")
     return model, meta
+
+
+def load_calibration(folder: Path, meta: dict):
+    """The checkpoint's `ser.calibrate.Calibration` and its novelty model (None if it has none)."""
+    from ser.calibrate import Calibration, Novelty
+    temperature, spec = float(meta.get("temperature", 1.0)), meta.get("novelty")
+    if spec is None:
+        return Calibration(temperature), None
+    path = Path(folder) / NOVELTY
+    try:
+        calibration = Calibration(temperature, float(spec["power"]), float(spec["reference"]),
+                                  float(spec["low"]), float(spec["high"]))
+        if not path.is_file() or _sha256(path) != spec["sha256"]:
+            raise ValueError(f"{NOVELTY} is missing or does not match its sha256")
+        return calibration, Novelty.load(path)
+    except (ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{folder}: damaged calibration in the checkpoint ({e}); retrain or restore it") from None

@@ -8,10 +8,9 @@ import numpy as np
 from core.audio import resample
 from core.config import resolve_path
 from core.errors import UserError
-from ser.calibrate import scale
 from ser.data import canonical_label
 from ser.features import SR, build_feature_sets, extract_wave
-from ser.models import load_checkpoint
+from ser.models import load_calibration, load_checkpoint
 
 DEFAULT_CONFIG = "configs/multicorpus.yaml"
 
@@ -54,7 +53,7 @@ class Recognizer:
             raise UserError(f"{self.checkpoint}: model '{self.model.name}' cannot read "
                             f"{self.feature_sets[0].kind} features; the checkpoint is inconsistent")
         self.per_speaker = self.meta.get("normalise", "none") == "speaker"
-        self.temperature = float(self.meta.get("temperature", 1.0))
+        self.calibration, self.novelty = load_calibration(self.checkpoint, self.meta)
         self.uncertain_below = float(self.meta.get("uncertain_below", 0.0))
 
     def features(self, wav: np.ndarray, sr: int, where: str = "audio") -> np.ndarray:
@@ -75,7 +74,8 @@ class Recognizer:
             features = standardise(features)
         elif normalise:
             features = batch_normalise(features, *self.model.input_stats())
-        probs = scale(self.model.predict_proba(features), self.temperature)
+        novelty = None if self.novelty is None else self.novelty.score(features)
+        probs = self.calibration.apply(self.model.predict_proba(features), novelty)
         return [Prediction.of(self.labels, p, self.uncertain_below) for p in probs]
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:

@@ -75,3 +75,59 @@ def test_corpus_weights_balance_corpora_within_each_class():
     assert w[:4].sum() == pytest.approx(w[6])          # corpus a's class 0 weighs what b's does
     assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
     assert w.sum() == pytest.approx(len(y))
+
+
+@pytest.fixture(scope="module")
+def novelty_run(shared_data, tmp_path_factory):
+    """The same subset, calibrated on held-out speakers and corpora with a novelty-dependent temperature."""
+    tmp = tmp_path_factory.mktemp("novelty")
+    sources = [_subset(shared_data, tmp, "ravdess", ["ravdess_01", "ravdess_02", "ravdess_03"], 2),
+               _subset(shared_data, tmp, "turevdb", ["turevdb_1157", "turevdb_1234", "turevdb_1358"], 2),
+               _subset(shared_data, tmp, "urdu", ["urdu_SM5", "urdu_SM4", "urdu_SM25"], 2)]
+    cfg = load_experiment("configs/example.yaml", [
+        f"data.sources=[{', '.join(map(str, sources))}]", "data.classes=null", "features=[{name: egemaps}]",
+        "eval.folds=3", "train.balance=corpus", "calibration.novelty=true", "calibration.fit_on=both",
+        "name=novelty", f"output.results={tmp / 'results'}", f"output.checkpoint={tmp / 'ckpt'}",
+        f"output.cache={tmp / 'cache'}"])
+    return train_experiment(cfg, progress=False), tmp
+
+
+def test_novelty_calibration_is_fitted_on_both_and_shipped(novelty_run, shared_data):
+    from ser.recognizer import Recognizer
+    r, tmp = novelty_run
+    cal = r["calibration"]
+    assert cal["fitted_on"] == "held-out speakers and held-out corpora"
+    assert isinstance(cal["novelty_power"], float) and cal["temperature"] > 0
+    assert set(cal["held_out_corpora"]) == {"ravdess", "turevdb", "urdu"}
+    meta = json.loads((tmp / "ckpt" / "meta.json").read_text())
+    assert meta["novelty"]["power"] == pytest.approx(cal["novelty_power"], abs=1e-4)
+    rec = Recognizer(tmp / "ckpt")
+    clip = shared_data / "ravdess" / "Actor_01" / "03-01-01-01-01-01-01.flac"
+    import soundfile as sf
+    wav, sr = sf.read(clip)
+    feats = rec.features(wav, sr)
+    far = feats * 5 + 20                         # nothing like the training clips
+    near_p, far_p = rec.classify([feats, far])
+    d = rec.novelty.score([feats, far])
+    assert d[1] > d[0]
+    t = rec.calibration.temperatures(d, 2)
+    assert (t[1] > t[0]) == (rec.calibration.power > 0)
+    assert sum(near_p.probabilities.values()) == pytest.approx(1.0)
+
+
+def test_a_damaged_novelty_file_is_refused_and_a_plain_retrain_removes_it(novelty_run, tmp_path):
+    import shutil
+    from core.errors import UserError
+    from ser.recognizer import Recognizer
+    _, tmp = novelty_run
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tmp / "ckpt", ckpt)
+    data = bytearray((ckpt / "novelty.npz").read_bytes())
+    data[-100] ^= 0xFF
+    (ckpt / "novelty.npz").write_bytes(bytes(data))
+    with pytest.raises(UserError, match="novelty.npz is missing or does not match its sha256"):
+        Recognizer(ckpt)
+    from ser.models import load_checkpoint, save_checkpoint
+    model, meta = load_checkpoint(ckpt)
+    save_checkpoint(ckpt, model, meta["features"], meta["labels"], 0)
+    assert not (ckpt / "novelty.npz").exists() and Recognizer(ckpt).novelty is None
