@@ -143,8 +143,11 @@ def _summary(report: dict) -> str:
     check = report["check"]
     if check:
         wer = "n/a" if check["wer"] is None else f"{check['wer']:.0%}"
+        probabilities = check["probabilities"] or {}
+        top = max(probabilities, key=probabilities.get) if probabilities else None
+        likely = f"most likely {top} {probabilities[top]:.0%}, " if check["predicted_label"] != top else ""
         heard = ("no speech in the output" if check["predicted_label"] is None else
-                 f"heard as {check['predicted_label']} ({report['target_emotion']} {check['target_probability']:.0%})")
+                 f"heard as {check['predicted_label']} ({likely}{report['target_emotion']} {check['target_probability']:.0%})")
         lines.append(f"self-check: {heard}, WER {wer}")
     lines += [f"note: {note}" for note in report["notes"]]
     lines.append(f"output: {report['output']} (report: {report['output'][:-4]}.json"

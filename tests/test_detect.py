@@ -201,3 +201,18 @@ def test_a_language_without_a_voice_stops_with_the_languages_and_how_to_force_en
                                         r".*--set asr.language=en"):
         converter.convert(urdu, Request("happy", "youngwoman"), tmp_path)
     assert not list(tmp_path.iterdir())                                # nothing partial published
+
+
+def test_the_summary_names_the_most_likely_emotion_behind_uncertain():
+    from convert.runner import _summary
+    probabilities = {"sad": 0.45, "angry": 0.22, "happy": 0.11}
+    report = {"detected_emotion": {"label": UNCERTAIN, "probabilities": probabilities}, "transcript": None,
+              "mode": "synthesis", "speaker": "youngwoman", "target_emotion": "happy", "notes": [],
+              "output": "out/1.wav",
+              "check": {"predicted_label": UNCERTAIN, "probabilities": probabilities, "target_probability": 0.11,
+                        "wer": 0.0}}
+    text = _summary(report)
+    assert "detected emotion: uncertain (sad 45%, angry 22%, happy 11%)" in text
+    assert "self-check: heard as uncertain (most likely sad 45%, happy 11%), WER 0%" in text
+    report["check"] = dict(report["check"], predicted_label="sad")
+    assert "self-check: heard as sad (happy 11%), WER 0%" in _summary(report)
