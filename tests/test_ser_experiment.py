@@ -19,18 +19,22 @@ def _subset(shared_data, tmp, corpus, speakers, per_class):
     return tmp / f"{corpus}.csv"
 
 
-@pytest.fixture(scope="module")
-def result(shared_data, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("loco")
+def _train(shared_data, tmp, *overrides):
+    """train_experiment on 2 clips per (speaker, emotion) of 3 speakers of 3 corpora, eGeMAPS only."""
     sources = [_subset(shared_data, tmp, "ravdess", ["ravdess_01", "ravdess_02", "ravdess_03"], 2),
                _subset(shared_data, tmp, "turevdb", ["turevdb_1157", "turevdb_1234", "turevdb_1358"], 2),
                _subset(shared_data, tmp, "urdu", ["urdu_SM5", "urdu_SM4", "urdu_SM25"], 2)]
     cfg = load_experiment("configs/example.yaml", [
         f"data.sources=[{', '.join(map(str, sources))}]", "data.classes=null", "features=[{name: egemaps}]",
-        "eval.folds=3", "train.balance=corpus", "data.augment.copies=1", "calibration.uncertain_below=0.3",
-        "name=loco", f"output.results={tmp / 'results'}", f"output.checkpoint={tmp / 'ckpt'}",
-        f"output.cache={tmp / 'cache'}"])
+        "eval.folds=3", "train.balance=corpus", f"output.results={tmp / 'results'}",
+        f"output.checkpoint={tmp / 'ckpt'}", f"output.cache={tmp / 'cache'}", *overrides])
     return train_experiment(cfg, progress=False), tmp
+
+
+@pytest.fixture(scope="module")
+def result(shared_data, tmp_path_factory):
+    return _train(shared_data, tmp_path_factory.mktemp("loco"), "name=loco", "data.augment.copies=1",
+                  "calibration.uncertain_below=0.3")
 
 
 def test_every_corpus_is_left_out_once_on_its_shared_labels(result):
@@ -80,16 +84,8 @@ def test_corpus_weights_balance_corpora_within_each_class():
 @pytest.fixture(scope="module")
 def novelty_run(shared_data, tmp_path_factory):
     """The same subset, calibrated on held-out speakers and corpora with a novelty-dependent temperature."""
-    tmp = tmp_path_factory.mktemp("novelty")
-    sources = [_subset(shared_data, tmp, "ravdess", ["ravdess_01", "ravdess_02", "ravdess_03"], 2),
-               _subset(shared_data, tmp, "turevdb", ["turevdb_1157", "turevdb_1234", "turevdb_1358"], 2),
-               _subset(shared_data, tmp, "urdu", ["urdu_SM5", "urdu_SM4", "urdu_SM25"], 2)]
-    cfg = load_experiment("configs/example.yaml", [
-        f"data.sources=[{', '.join(map(str, sources))}]", "data.classes=null", "features=[{name: egemaps}]",
-        "eval.folds=3", "train.balance=corpus", "calibration.novelty=true", "calibration.fit_on=both",
-        "name=novelty", f"output.results={tmp / 'results'}", f"output.checkpoint={tmp / 'ckpt'}",
-        f"output.cache={tmp / 'cache'}"])
-    return train_experiment(cfg, progress=False), tmp
+    return _train(shared_data, tmp_path_factory.mktemp("novelty"), "name=novelty", "calibration.novelty=true",
+                  "calibration.fit_on=both")
 
 
 def test_novelty_calibration_is_fitted_on_both_and_shipped(novelty_run, shared_data):
