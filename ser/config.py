@@ -91,6 +91,8 @@ class Calibration:
     def __post_init__(self):
         if not 0 <= self.uncertain_below < 1:
             raise ConfigError(f"key 'calibration.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
+        if self.novelty and self.method == "none":
+            raise ConfigError("key 'calibration.novelty' needs calibration.method=temperature; set one of them")
 
 
 @dataclass

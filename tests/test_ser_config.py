@@ -33,6 +33,8 @@ BASE = "name: t\ndata: {sources: [nowhere]}\nfeatures: [{name: egemaps}]\nmodel:
     (BASE, ["train.epochs=many"], "key 'train.epochs' must be int"),
     (BASE, ["eval.scheme=shuffle"], "key 'eval.scheme' is 'shuffle'; choose one of"),
     (BASE, ["train.epoch=3"], "unknown key 'train.epoch'"),
+    (BASE, ["calibration.method=none", "calibration.novelty=true"], "'calibration.novelty' needs calibration.method"),
+    (BASE, ["calibration.fit_on=everything"], "key 'calibration.fit_on' is 'everything'; choose one of"),
     ("name: t\nfeatures: []\nmodel: {name: svm}\n", [], "missing required key 'data'"),
 ])
 def test_bad_keys_name_file_and_key(tmp_path, text, overrides, message):
