@@ -74,8 +74,9 @@ class Recognizer:
             features = standardise(features)
         elif normalise:
             features = batch_normalise(features, *self.model.input_stats())
+        probs = self.model.predict_proba(features)          # checks the features' dimensions first
         novelty = None if self.novelty is None else self.novelty.score(features)
-        probs = self.calibration.apply(self.model.predict_proba(features), novelty)
+        probs = self.calibration.apply(probs, novelty)
         return [Prediction.of(self.labels, p, self.uncertain_below) for p in probs]
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
