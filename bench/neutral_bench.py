@@ -12,6 +12,7 @@ detect.py does for a long recording) where it has several.
 """
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,10 @@ def summary(title: str, chosen: list) -> str:
     per_group = [np.mean([c for (g, _), c in zip(chosen, calm) if g == group]) for group in groups]
     sure = sum(p.top in ("sad", "angry") and p.confidence > 0.9 for _, p in chosen)
     uncertain = sum(p.label == "uncertain" for _, p in chosen)
-    heard = {}
-    for _, p in chosen:
-        heard[p.top] = heard.get(p.top, 0) + 1
+    heard = Counter(p.top for _, p in chosen)
     return (f"\n{title}: {len(chosen)} clips of {len(groups)} speakers; heard as neutral or calm {np.mean(calm):.0%} "
             f"({sum(calm)}), mean over speakers {np.mean(per_group):.0%}; sad/angry at > 90 %: {sure}; labelled "
-            f"uncertain: {uncertain}\n  top labels: " + ", ".join(f"{k} {v}" for k, v in sorted(heard.items(), key=lambda kv: -kv[1])))
+            f"uncertain: {uncertain}\n  top labels: " + ", ".join(f"{k} {v}" for k, v in heard.most_common()))
 
 
 if __name__ == "__main__":
