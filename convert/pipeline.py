@@ -190,6 +190,7 @@ class Converter:
                        if transcript is not None or request.check else None,
                 "text": {"model": cfg.text.model, "weight": cfg.text.weight} if job.text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
+                "renderer": cfg.tts.renderer,
             },
             "check": check,
             "notes": _notes(request, job.detected),
@@ -265,11 +266,11 @@ class Converter:
         requested voice, sentence by sentence, or the input re-rendered window by window."""
         if request.keep_voice:
             from tts import render_emotion
-            return (render_emotion(w, sr, target, request.intensity)
+            return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.renderer)
                     for w in _windows(wav, sr, self.config.window_s)), sr
         from tts import synthesize_stream
         return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
-                                 language=language)
+                                 language=language, renderer=self.config.tts.renderer)
 
     def self_check(self, out_path: Path, target, words) -> dict:
         """Run SER and ASR on the written output, window by window: is `target` recognised, how

@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speaker", "--voice", dest="voice", default="youngwoman",
                         help=f"voice name: {', '.join(voice_names())}, or one from --voices")
     parser.add_argument("--intensity", default="normal", help="normal, strong, or a number from 0 (neutral) to 1")
+    parser.add_argument("--renderer", default="contour", choices=["contour", "profile"],
+                        help="contour: the emotion model learned from real takes (default); profile: global profiles")
     parser.add_argument("--engine", help=f"use another engine for the voice: {', '.join(ENGINES.names())}")
     parser.add_argument("--language", default="en", help="language of the text (ISO 639-1: en, es, fr, it, pt, hi)")
     parser.add_argument("--voices", type=path_arg, help="extra voice table (YAML, same layout as tts/voices.yaml)")
@@ -29,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         add_voices(args.voices)
     from tts import synthesize_stream
     chunks, sr = synthesize_stream(args.text, emotion=args.emotion, voice=args.voice,
-                                   intensity=args.intensity, engine=args.engine, language=args.language)
+                                   intensity=args.intensity, engine=args.engine, language=args.language,
+                                   renderer=args.renderer)
     try:
         save_audio(args.output, chunks, sr, where="another -o")
     except FileExistsError:
