@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 
@@ -45,6 +45,9 @@ class Data:
 @dataclass
 class Net:
     hidden: list[int] = field(default_factory=lambda: [128, 128])
+    # pitch and energy: `learned` frame by frame, or `neutral`: the utterance's own contour shape moved
+    # by the model's mean change there (timing and voice quality stay frame by frame either way)
+    shape: Literal["learned", "neutral"] = "learned"
 
 
 @dataclass
@@ -215,6 +218,19 @@ def match_spread(base: np.ndarray, change: np.ndarray, rows: np.ndarray, ratio: 
     return mean + (contour - mean) * factor - base
 
 
+def neutral_shape(y: np.ndarray, f0: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """`y` with the pitch change made constant at its mean over the voiced speech and the energy
+    change at its mean over the speech: the contours keep their own shape."""
+    start, end = speech_span(energy)
+    speech = np.zeros(len(f0), bool)
+    speech[start:end] = True
+    y = y.copy()
+    for col, where in ((0, speech & (f0 > 50)), (1, speech)):
+        if where.any():
+            y[:, col] = y[where, col].mean()
+    return y
+
+
 def conditioned(x: np.ndarray, emotion: np.ndarray, intensity: np.ndarray) -> np.ndarray:
     """Frame inputs with the emotion (one-hot) and the one-hot scaled by intensity appended."""
     onehot = np.eye(len(TARGET_EMOTIONS), dtype=np.float32)[emotion]
@@ -239,8 +255,9 @@ class EmotionModel:
         return a * self.arrays["y_std"] + self.arrays["y_mean"]
 
     def spread(self, y: np.ndarray, f0: np.ndarray, energy: np.ndarray, emotion: str, level: float) -> np.ndarray:
-        """`y` with its pitch and energy changes rescaled (`match_spread`) to the spread real takes of
-        `emotion` have at intensity `level` (0.5 normal .. 1 strong, interpolated)."""
+        """`y` with its pitch change (and, for the learned shape, its energy change) rescaled
+        (`match_spread`) to the spread real takes of `emotion` have at intensity `level` (0.5 normal ..
+        1 strong, interpolated)."""
         from tts.contours import semitones
         table = self.arrays["spread"][TARGET_EMOTIONS.index(emotion)]
         ratio = table[0] + (table[1] - table[0]) * (level - 0.5) / 0.5
@@ -250,7 +267,8 @@ class EmotionModel:
         speech[start:end] = True
         y = y.copy()
         y[:, 0] = match_spread(st, y[:, 0], voiced & speech, ratio[0])
-        y[:, 1] = match_spread(energy, y[:, 1], speech, ratio[1])
+        if "neutral_shape" not in self.arrays:      # a constant energy change keeps the speaker's own spread
+            y[:, 1] = match_spread(energy, y[:, 1], speech, ratio[1])
         return y
 
     def edit(self, f0: np.ndarray, energy: np.ndarray, emotion: str, intensity: float) -> np.ndarray:
@@ -265,6 +283,8 @@ class EmotionModel:
         x = conditioned(model_inputs(f0, energy), np.full(n, TARGET_EMOTIONS.index(emotion)),
                         np.full(n, level, np.float32))
         y = self.predict(x)
+        if "neutral_shape" in self.arrays:
+            y = neutral_shape(y, f0, energy)
         if "spread" in self.arrays:
             y = self.spread(y, f0, energy, emotion, level)
         kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
@@ -383,7 +403,7 @@ def _load(folder: str) -> EmotionModel:
 def _check_shapes(arrays: dict[str, np.ndarray], folder: str, fix: str) -> None:
     def fits() -> bool:
         layers = sum(k.startswith("w") for k in arrays)
-        if set(arrays) - {"x_mean", "x_std", "y_mean", "y_std", "spread"} - {f"{p}{i}" for p in "wb" for i in range(layers)}:
+        if set(arrays) - {"x_mean", "x_std", "y_mean", "y_std", "spread", "neutral_shape"} - {f"{p}{i}" for p in "wb" for i in range(layers)}:
             return False
         if not layers or any(k not in arrays for k in ("x_mean", "x_std", "y_mean", "y_std")):
             return False

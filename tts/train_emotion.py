@@ -81,14 +81,28 @@ def direction(pred, y, w, emotion) -> dict[str, dict[str, list[float]]]:
     return out
 
 
-def spread_matched(pred, x, w, emotion, intensity, pair, ratios) -> np.ndarray:
-    """`pred` with each pair's pitch and energy change rescaled to the training takes' spread."""
+def spread_matched(pred, x, w, emotion, intensity, pair, ratios, energy: bool = True) -> np.ndarray:
+    """`pred` with each pair's pitch (and with `energy`, energy) change rescaled to the training
+    takes' spread, as `EmotionModel.spread` does."""
     out = pred.copy()
     for k in np.unique(pair):
         rows = pair == k
         ratio = ratios[emotion[rows][0], int(intensity[rows][0] == 1.0)]
-        for col, base, mask in ((0, x[:, 12], w[:, 0] > 0), (1, 10 * x[:, 14], w[:, 1] > 0)):
+        for col, base, mask in ((0, x[:, 12], w[:, 0] > 0), (1, 10 * x[:, 14], w[:, 1] > 0))[:2 if energy else 1]:
             out[rows, col] = match_spread(base[rows], pred[rows, col], mask[rows], ratio[col])
+    return out
+
+
+def pair_means(pred: np.ndarray, w: np.ndarray, pair: np.ndarray) -> np.ndarray:
+    """`pred` with its pitch and energy change replaced by their mean over each pair's rows (the
+    `neutral` shape of tts.emotion_model.neutral_shape, on evaluation rows)."""
+    out = pred.copy()
+    for k in np.unique(pair):
+        rows = pair == k
+        for col in (0, 1):
+            keep = rows & (w[:, col] > 0)
+            if keep.any():
+                out[rows, col] = pred[keep, col].mean()
     return out
 
 
@@ -96,8 +110,8 @@ def evaluate(cfg: ProsodyExperiment, rows, pair_list, corpus_speakers: np.ndarra
     """Grouped folds over `corpus_speakers`; the rows of other speakers always train."""
     x, emotion, intensity, y, w, speaker, pair = rows
     folds = np.array_split(np.random.default_rng(cfg.seed).permutation(corpus_speakers), cfg.eval.folds)
-    preds = {"model": np.zeros_like(y), "model, raw": np.zeros_like(y), "profile": np.zeros_like(y),
-             "none": np.zeros_like(y)}
+    preds = {"learned": np.zeros_like(y), "learned, raw": np.zeros_like(y), "neutral": np.zeros_like(y),
+             "profile": np.zeros_like(y), "none": np.zeros_like(y)}
     tested = np.zeros(len(y), bool)
     for i, held in enumerate(folds):
         test = np.isin(speaker, held)
@@ -105,8 +119,10 @@ def evaluate(cfg: ProsodyExperiment, rows, pair_list, corpus_speakers: np.ndarra
         model = fit(conditioned(x[~test], emotion[~test], intensity[~test]), y[~test], w[~test], cfg, log=log)
         raw = model.predict(conditioned(x[test], emotion[test], intensity[test]))
         ratios = spread_ratios([p for p in pair_list if p[0]["speaker"] not in held])
-        preds["model, raw"][test] = raw
-        preds["model"][test] = spread_matched(raw, x[test], w[test], emotion[test], intensity[test], pair[test], ratios)
+        preds["learned, raw"][test] = raw
+        preds["learned"][test] = spread_matched(raw, x[test], w[test], emotion[test], intensity[test], pair[test], ratios)
+        preds["neutral"][test] = spread_matched(pair_means(raw, w[test], pair[test]), x[test], w[test], emotion[test],
+                                                intensity[test], pair[test], ratios, energy=False)
         preds["profile"][test] = profile_baseline(emotion[~test], intensity[~test], y[~test], w[~test],
                                                   emotion[test], intensity[test])
         tested |= test
@@ -116,7 +132,7 @@ def evaluate(cfg: ProsodyExperiment, rows, pair_list, corpus_speakers: np.ndarra
             "pitch_contour_correlation": {k: contour_correlation(p[t], x[t], y[t], w[t], pair[t])
                                           for k, p in preds.items()},
             "spread_error": {k: utterance_spread(p[t], x[t], y[t], w[t], pair[t]) for k, p in preds.items()},
-            "mean_change_predicted_vs_real": direction(preds["model"][t], y[t], w[t], emotion[t])}
+            "mean_change_predicted_vs_real": direction(preds[cfg.net.shape][t], y[t], w[t], emotion[t])}
 
 
 def train_emotion_model(cfg: ProsodyExperiment, log=print) -> dict:
@@ -137,6 +153,8 @@ def train_emotion_model(cfg: ProsodyExperiment, log=print) -> dict:
     x, emotion, intensity, y, w = rows[:5]
     model = fit(conditioned(x, emotion, intensity), y, w, cfg, log=log)
     model.arrays["spread"] = spread_ratios(pair_list)
+    if cfg.net.shape == "neutral":
+        model.arrays["neutral_shape"] = np.ones(1, np.float32)
     metrics["train_seconds"] = round(time.time() - started, 1)
     save(model, Path(cfg.output.checkpoint), {"name": cfg.name, "seed": cfg.seed,
                                                "speakers": sorted(set(speakers)), "metrics": metrics})
