@@ -5,6 +5,8 @@ PyPI package, nothing is downloaded). It is an optional bench dependency:
 
     pip install -r bench/requirements-bench.txt      # resemblyzer + torch (the CPU build is enough)
 """
+import warnings
+
 import numpy as np
 
 INSTALL = "pip install -r bench/requirements-bench.txt (resemblyzer with a CPU torch)"
@@ -14,7 +16,9 @@ ENCODER = "Resemblyzer GE2E speaker embedding"
 def embed(clips: list[tuple[np.ndarray, int]]) -> np.ndarray:
     """One speaker embedding per (waveform, sample rate); ImportError naming the install when missing."""
     try:
-        from resemblyzer import VoiceEncoder, preprocess_wav
+        with warnings.catch_warnings():          # webrtcvad's pkg_resources deprecation notice
+            warnings.simplefilter("ignore", UserWarning)
+            from resemblyzer import VoiceEncoder, preprocess_wav
     except ImportError as e:
         raise ImportError(f"speaker similarity needs resemblyzer ({e}); install it with: {INSTALL}") from None
     encoder = VoiceEncoder("cpu", verbose=False)

@@ -194,7 +194,8 @@ def speaker_similarity(clips, emotions, intensity) -> str:
     rows = [f"speaker similarity ({ENCODER}, cosine; mean over the non-neutral emotions):",
             f"{'renderings vs their input':>46}: {np.mean([c['similarity'] for c in emotional]):.3f} ({len(emotional)})",
             f"{'real take vs the same actor neutral take':>46}: {np.mean(same):.3f} ({len(same)})  <- same voice",
-            f"{'different actors, neutral takes':>46}: {np.mean(other):.3f} ({len(other)} pairs)  <- another voice"]
+            f"{'different actors, neutral takes':>46}: "
+            + (f"{np.mean(other):.3f} ({len(other)} pairs)  <- another voice" if other.size else "n/a (one actor)")]
     rows += [f"{e:>46}: renderings {np.mean([c['similarity'] for c in emotional if c['emotion'] == e]):.3f}, "
              f"real takes {np.mean([v for (_, t), v in zip(pairs, same) if t['emotion'] == e]):.3f}"
              for e in dict.fromkeys(c["emotion"] for c in emotional)]
@@ -322,7 +323,7 @@ def report(name: str, clips: list[dict], args) -> None:
                   f"(mean over emotions; chance {1 / len(args.emotions):.3f})")
             print(confusion(clips, key, args.emotions))
             if keep_voice:
-                print(f"the real takes ({label}):\n" + confusion(real, key, args.emotions))
+                print(f"the real takes, {label}:\n" + confusion(real, key, args.emotions))
     if keep_voice:
         print("\n" + speaker_similarity(clips, args.emotions, args.intensity))
     if skipped:
