@@ -19,12 +19,12 @@ held-out speakers selected like the run (bench/emotion_judge.py: `synthesis_ceil
 the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the same sentences), and
 the ratio. Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
 input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
-`--renderer` (contour, profile) is passed to `tts.synthesize` / `tts.render_emotion` as `renderer=`.
+`--renderer` contour (default: the emotion model; keep-voice uses the one trained without actors
+21-24) or profile (the global profiles).
 The project's SER is scored per file with the shipped model and per voice with the per-speaker
 model (configs/speaker_norm.yaml); `--ser off` skips it. Set OMP/ORT threads to 2 at most.
 """
 import argparse
-import inspect
 import json
 import sys
 import time
@@ -57,6 +57,7 @@ SENTENCES = [
 ]
 
 RENDERERS = ("contour", "profile")
+HELD_OUT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_heldout"
 
 
 def candidates(folder: Path | None = None) -> dict:
@@ -72,20 +73,10 @@ def candidates(folder: Path | None = None) -> dict:
     return {"piper_joe": Voice(engine="piper"), **found}
 
 
-def renderer_kwargs(function, renderer: str) -> dict:
-    """`{"renderer": renderer}` when `function` takes that keyword; `{}` for 'profile' when it does
-    not (the profile renderer is then the only one); a UserError for any other renderer."""
-    if "renderer" in inspect.signature(function).parameters:
-        return {"renderer": renderer}
-    if renderer == "profile":
-        return {}
-    raise UserError(f"the installed {function.__module__}.{function.__name__} has no `renderer` keyword, so "
-                    f"the {renderer!r} renderer is not there yet; run with --renderer profile (today's renderer)")
-
-
-def keep_voice_all(n: int, emotions, intensity, renderer: dict):
-    """`tts.render_emotion` on `n` RAVDESS neutral clips of actors 21-24 (the 'voice' is the actor);
-    `renderer`: its keyword arguments (`renderer_kwargs`). Each clip keeps its 'input' waveform."""
+def keep_voice_all(n: int, emotions, intensity, renderer: str):
+    """`tts.render_emotion` with `renderer` on `n` RAVDESS neutral clips of actors 21-24 (the 'voice'
+    is the actor); the contour renderer uses the emotion model trained without those actors
+    (checkpoints/prosody_heldout). Each clip keeps its 'input' waveform."""
     from bench.emotion_judge import RAVDESS, keep_voice_sources, ravdess_rows
     from core.audio import load_audio
     from tts import render_emotion
@@ -94,14 +85,14 @@ def keep_voice_all(n: int, emotions, intensity, renderer: dict):
         wav, sr = load_audio(RAVDESS / r["path"])
         for e in emotions:
             start, cpu = time.perf_counter(), time.process_time()
-            out = render_emotion(wav, sr, e, intensity, **renderer)
+            out = render_emotion(wav, sr, e, intensity, renderer=renderer, emotion_model=HELD_OUT_MODEL)
             clips.append({"voice": r["speaker"], "emotion": e, "text": r["text"], "wav": out, "sr": sr,
                           "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
                           "source": r["path"], "input": wav})
     return clips
 
 
-def synthesise_all(voices, emotions, sentences, intensity, renderer: dict):
+def synthesise_all(voices, emotions, sentences, intensity, renderer: str):
     from tts import synthesize
     from tts.engines import load_engine
     from tts.voices import get_voice
@@ -113,7 +104,7 @@ def synthesise_all(voices, emotions, sentences, intensity, renderer: dict):
         for e in emotions:
             for s in sentences:
                 start, cpu = time.perf_counter(), time.process_time()
-                wav, sr = synthesize(s, emotion=e, voice=v, intensity=intensity, **renderer)
+                wav, sr = synthesize(s, emotion=e, voice=v, intensity=intensity, renderer=renderer)
                 clips.append({"voice": v, "emotion": e, "text": s, "wav": wav, "sr": sr,
                               "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu})
         print(f"synthesised {v}", flush=True)
@@ -235,8 +226,8 @@ def main() -> None:
     parser.add_argument("--emotions", nargs="+", default=list(EMOTIONS))
     parser.add_argument("--intensity", default="normal")
     parser.add_argument("--renderer", default="contour", choices=RENDERERS,
-                        help="passed as renderer= to tts.synthesize / tts.render_emotion ('profile': "
-                             "today's renderer, also where the installed functions lack the keyword)")
+                        help="contour: the emotion model (keep-voice: the one trained without actors 21-24); "
+                             "profile: the global profiles")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")
     parser.add_argument("--judge", default="on", choices=["on", "off"], help="the independent judge")
     parser.add_argument("--ser", default="configs/multicorpus.yaml",
@@ -245,23 +236,18 @@ def main() -> None:
                         help="SER for the per-voice score (trained per speaker, as the issue's protocol asks)")
     parser.add_argument("--json", type=Path, help="write per-file results here")
     args = parser.parse_args()
-    from tts import VOICES, add_voices, render_emotion, synthesize, voice_names
+    from tts import VOICES, add_voices, voice_names
     if args.voice_table:
         add_voices(args.voice_table)
     if args.candidates:
         VOICES.update(candidates(args.candidates_dir))
     voices = args.voices or (list(candidates(args.candidates_dir)) if args.candidates else voice_names())
     sentences = SENTENCES[:args.sentences]
-    try:
-        synth_kw, keep_kw = (renderer_kwargs(f, args.renderer) if use else {}
-                             for f, use in ((synthesize, sentences), (render_emotion, args.keep_voice)))
-    except UserError as e:
-        parser.error(str(e))
     runs = []
     if sentences:
-        runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, synth_kw)))
+        runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, args.renderer)))
     if args.keep_voice:
-        runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity, keep_kw)))
+        runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity, args.renderer)))
     for name, clips in runs:
         report(name, clips, args)
     if args.json:

@@ -1,13 +1,11 @@
 """The bench's measuring helpers: ceiling selection, figures beside their ceiling, speaker-similarity
-arithmetic and the renderer switch (no corpora, no judge training; the manifest check skips without them)."""
+arithmetic (no corpora, no judge training; the manifest check skips without them)."""
 import numpy as np
 import pytest
 
 from bench.emotion_judge import (ceiling_selection, corpus_intensity, figures, keep_voice_sources,
                                  pairwise, ravdess_rows, real_takes, with_ceiling)
 from bench.speaker_similarity import between_speakers, cosines
-from bench.tts_bench import renderer_kwargs
-from core.errors import UserError
 from core.labels import EMOTIONS
 
 CODES = {e: f"{i + 1:02d}" for i, e in enumerate(EMOTIONS)}
@@ -92,19 +90,6 @@ def test_cosines_and_between_speaker_pairs():
     emb = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     assert sorted(between_speakers(emb, ["x", "x", "y"])) == pytest.approx([0.0, 0.0])
     assert between_speakers(emb[:2], ["x", "x"]).size == 0
-
-
-def test_renderer_keyword_is_passed_only_where_the_function_takes_it():
-    def new(wav, sr, emotion, intensity="normal", renderer="contour"):
-        return wav
-
-    def old(wav, sr, emotion, intensity="normal"):
-        return wav
-    assert renderer_kwargs(new, "contour") == {"renderer": "contour"}
-    assert renderer_kwargs(new, "profile") == {"renderer": "profile"}
-    assert renderer_kwargs(old, "profile") == {}
-    with pytest.raises(UserError, match="--renderer profile"):
-        renderer_kwargs(old, "contour")
 
 
 def test_keep_voice_real_takes_exist_in_ravdess(shared_data):
