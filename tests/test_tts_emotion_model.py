@@ -1,5 +1,6 @@
 """The emotion model learned from parallel takes: its weight files, what it does to contours on
 speakers it never trained on, keep-voice on a real recording, and the contour inside Kokoro."""
+import json
 import shutil
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def test_on_held_out_actors_the_changes_go_the_way_the_real_takes_do(shared_data
     from tts.emotion_model import TARGET_EMOTIONS, build_rows, conditioned, pairs
     model = em.load(HELD_OUT)
     held = [p for p in pairs([shared_data / "ravdess"]) if p[0]["speaker"] in HELD_OUT_ACTORS]
-    x, emotion, intensity, y, w, _, _ = build_rows(held, frame_step=3, cache=False)
+    x, emotion, intensity, y, w, _, _ = build_rows(held, json.loads((HELD_OUT / em.META).read_text())["corpora"], frame_step=3, cache=False)
     pred = model.predict(conditioned(x, emotion, intensity))
     checked = 0
     for e, name in enumerate(TARGET_EMOTIONS):

@@ -18,6 +18,7 @@ BAND_EDGES = (0, 500, 1000, 2000, 4000, 8000)  # Hz; the spectral shape is read 
 CONTEXT = (-50, -25, -12, -6, 0, 6, 12, 25, 50)  # frames either side a row of inputs looks at
 VOICED_HZ = 50.0
 SILENCE_DB = 35.0                            # frames this far below the loudest are not speech
+FRAME_INPUTS = 3 * len(CONTEXT) + 3          # columns of `model_inputs`
 OUTPUTS = ("pitch", "energy", "stretch") + tuple(f"band{i}" for i in range(len(BAND_EDGES) - 1))
 
 

