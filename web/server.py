@@ -13,6 +13,7 @@ import contextlib
 import functools
 import re
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -224,15 +225,31 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Serve `app` until Ctrl-C; a port that cannot be had is a one-line error."""
+    """Serve `app` until SIGTERM or SIGINT (Ctrl-C); a port that cannot be had is a one-line error.
+    A signal stops it at once: requests still running (a transcription, a conversion) are
+    abandoned, the sessions' folders deleted; the caller then ends the process without joining
+    the threads that ran them."""
     import uvicorn
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
             probe.bind((host, port))
         except OSError as e:
             raise UserError(f"cannot listen on {host}:{port} ({e.strerror}); choose another --port or --host")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)     # not the main thread: no signal handlers
+    thread.start()
     print(f"serving on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    while thread.is_alive() and not stop.wait(0.2):
+        pass
+    server.should_exit = True
+    thread.join(timeout=0.5)            # idle connections close; running requests are not waited for
+    app.state.sessions.close_all()
+    if not stop.is_set():
+        raise UserError(f"could not serve on {host}:{port}; choose another --port or --host")
+    print("stopped; the session folders are deleted", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
