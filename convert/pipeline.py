@@ -131,6 +131,9 @@ class Converter:
 
         detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.ser.window_s))
         clock.lap("ser")
+        if request.keep_voice and detected is None:
+            raise UserError(f"{path}: no speech found (silent or too quiet), so there is no voice to keep; "
+                            f"record speech, or leave out --keep-voice and give the words with --text")
         duration, wav16 = len(wav) / sr, None
         if not request.keep_voice:
             wav = None                  # only keep-voice needs the input again; the rest reads the file
