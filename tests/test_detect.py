@@ -210,6 +210,8 @@ def test_the_summary_names_the_most_likely_emotion_behind_uncertain():
                         "wer": 0.0}}
     text = _summary(report)
     assert "detected emotion: uncertain (sad 45%, angry 22%, happy 11%)" in text
-    assert "self-check: heard as uncertain (most likely sad 45%, happy 11%), WER 0%" in text
+    assert "self-check: heard as uncertain (sad 45%, angry 22%, happy 11%), target happy 11%, WER 0%" in text
     report["check"] = dict(report["check"], predicted_label="sad")
-    assert "self-check: heard as sad (happy 11%), WER 0%" in _summary(report)
+    assert "self-check: heard as sad (sad 45%, angry 22%, happy 11%), target happy 11%, WER 0%" in _summary(report)
+    report["text_emotion"] = {"label": "sad", "probabilities": probabilities}
+    assert "text emotion: sad (sad 45%, angry 22%, happy 11%)" in _summary(report)
