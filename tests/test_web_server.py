@@ -153,6 +153,19 @@ def test_live_over_http(client):
     assert wer(WORDS, final["transcript"]) <= 0.2
 
 
+def test_models_load_at_start_and_the_page_has_an_icon(client):
+    """The models load in the background as the server starts; /api/status says when they are ready."""
+    status = client.get("/api/status").json()
+    assert set(status) == {"ready", "error"} and status["error"] is None
+    while not status["ready"]:                  # no timing asserted: it becomes ready, however slow
+        threading.Event().wait(0.5)
+        status = client.get("/api/status").json()
+        assert status["error"] is None
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.content.startswith(b"<svg")
+
+
 def test_app_help_and_a_busy_port():
     shown = subprocess.run([sys.executable, "app.py", "--help"], capture_output=True, text=True, timeout=30)
     assert shown.returncode == 0 and "--port" in shown.stdout and "--host" in shown.stdout

@@ -6,6 +6,7 @@
     POST /api/s/TOKEN/convert            JSON {emotion, speaker, intensity, keep_voice, text}
                                          -> detect.py's report + URLs of N.wav, N.json, N.png
     GET  /api/s/TOKEN/files/NAME         a file of that session only
+    GET  /api/status                     -> {ready, error}: whether the models have loaded
     POST /api/s/TOKEN/live/start | chunk?sr=R (body: 16-bit PCM) | stop -> emotion, transcript
 Every refusal is JSON {"error": "error: ..."} with a 4xx status.
 """
@@ -17,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,12 +74,25 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
         with live_lock:
             return _live_asr()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        def load():
+    loading = {"ready": False, "error": None}       # what GET /api/status tells the page
+
+    def load():
+        """Every model, once, at start-up; the log and the page say when they are ready."""
+        started = time.perf_counter()
+        converter.say("loading models… (requests wait for them)")
+        try:
             with locks:
                 converter.load()
             live_asr()
+        except Exception as e:                  # a request that needs the model will say it again
+            loading["error"] = f"error: loading the models failed ({type(e).__name__}: {e})"
+            converter.say(loading["error"])
+            return
+        loading["ready"] = True
+        converter.say(f"models ready ({time.perf_counter() - started:.0f} s)")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
         threading.Thread(target=load, daemon=True).start()
         yield
         asr_pool.shutdown(wait=False, cancel_futures=True)
@@ -107,6 +122,14 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     @app.get("/")
     async def page():
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/favicon.ico")
+    async def favicon():
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/api/status")
+    async def status():
+        return loading
 
     @app.get("/api/options")
     async def options():
