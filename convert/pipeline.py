@@ -291,8 +291,8 @@ class Converter:
         if predicted is None:
             problems.append("no speech in the output to recognise")
         elif predicted.label != target:
-            problems.append(f"target emotion '{target}' not recognised in the output (heard as '{predicted.label}'"
-                            + (f", most likely {predicted.top}" if predicted.label == UNCERTAIN else "") + ")")
+            problems.append(f"target emotion '{target}' not recognised in the output "
+                            f"(heard as {shown(predicted.label, predicted.probabilities)})")
         if error is not None and error > self.config.check.max_wer:
             problems.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
         return {"recognised": predicted is not None and predicted.label == target,
@@ -425,7 +425,7 @@ def _notes(request: Request, detected) -> list[str]:
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
     elif detected.label == UNCERTAIN:
-        notes.append(f"the recogniser is uncertain of the input's emotion: {shown(detected.label, detected.probabilities)}"
+        notes.append(f"the input's emotion is {shown(detected.label, detected.probabilities)}"
                      + ("; target 'same' fell back to neutral"
                                                       if request.emotion == "same" else ""))
     return notes
