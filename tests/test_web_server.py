@@ -145,7 +145,9 @@ def test_live_over_http(client):
     wav, _ = load_audio(SAMPLE, sr=16000)
     pcm = (wav * 32767).astype("<i2")
     live = f"/api/s/{token}/live"
-    assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0}
+    assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0,
+                                                   "transcribing": False, "behind_s": 0.0, "skipped_s": 0.0,
+                                                   "asr_model": "base"}
     for start in range(0, len(pcm), 16000):
         state = client.post(f"{live}/chunk", content=pcm[start:start + 16000].tobytes()).json()
     assert state["emotion"]["top"] in EMOTIONS and state["heard_s"] == pytest.approx(3.39, abs=0.01)

@@ -37,7 +37,7 @@ from core.labels import EMOTIONS
 from convert.config import DetectConfig
 from convert.pipeline import ASR_SR, Converter, Request
 from web.config import AppConfig
-from web.live import LiveStream, ModelLocks, prediction_dict
+from web.live import LiveAsr, LiveStream, ModelLocks, prediction_dict
 from web.sessions import Session, Sessions
 from web.uploads import FORMATS, RequestError, check_name, decode, receive
 
@@ -67,7 +67,9 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     @functools.cache
     def _live_asr():
         from asr import load_asr
-        return load_asr(detect.asr.backend, detect.asr.model, detect.asr.language, **config.live.asr_options)
+        live = config.live
+        return LiveAsr(lambda model: load_asr(detect.asr.backend, model, detect.asr.language, **live.asr_options),
+                       detect.asr.model, live.fallback_model, live.max_rtf)
 
     def live_asr():
         """Live mode's own ASR model (its own threads), loaded once."""
@@ -136,7 +138,8 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
         return {"emotions": list(EMOTIONS), "voices": voice_names(), "intensities": ["normal", "strong"],
                 "formats": list(FORMATS), "max_mb": config.upload.max_mb,
                 "max_duration_s": config.upload.max_duration_s, "update_s": config.live.update_s,
-                "max_chunk_s": config.live.max_chunk_s}
+                "max_chunk_s": config.live.max_chunk_s, "segment_s": config.live.segment_s,
+                "asr_model": detect.asr.model}
 
     @app.post("/api/session")
     async def new_session():
@@ -218,8 +221,8 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     async def live_start(token: str):
         session = sessions.get(token)
         asr = await run_in_threadpool(live_asr)
-        session.live = LiveStream(converter, locks.ser, asr, asr_pool,
-                                  config.live.emotion_window_s, config.live.segment_s)
+        session.live = LiveStream(converter, locks.ser, asr, asr_pool, config.live.emotion_window_s,
+                                  config.live.segment_s, config.live.max_behind_s)
         return session.live.state()
 
     @app.post("/api/s/{token}/live/chunk")

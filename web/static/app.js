@@ -210,6 +210,17 @@ function showLive(state) {
   $("live-transcript").textContent = state.transcript;
   $("live-heard").textContent = `${state.heard_s.toFixed(0)} s heard`;
   $("live-emotion").dataset.updated = String(performance.now());
+  showTranscribing(state);
+}
+
+// How the transcript keeps up: running, how far behind, what was skipped, a switch to a faster model.
+function showTranscribing(state) {
+  const notes = [];
+  if (state.transcribing) notes.push(state.behind_s >= 1.5 * options.segment_s
+    ? `transcribing… falling behind by ${state.behind_s.toFixed(0)} s` : "transcribing…");
+  if (state.skipped_s > 0) notes.push(`the machine is too slow: ${state.skipped_s.toFixed(0)} s of speech were skipped (…)`);
+  if (state.asr_model !== options.asr_model) notes.push(`switched to the faster ${state.asr_model} speech model`);
+  $("live-asr").textContent = notes.join("; ");
 }
 
 async function sendLive() {
@@ -238,6 +249,7 @@ async function stopLive() {
     const state = await api(session("live/stop"), { method: "POST" });
     $("live-transcript").textContent = state.transcript;
     $("live-heard").textContent = `stopped after ${state.heard_s.toFixed(0)} s`;
+    showTranscribing(state);
   } catch (error) {
     $("live-heard").textContent = "stopped";
     showError(error);
