@@ -61,12 +61,21 @@ async function watchModels() {
   if (!models.ready) setTimeout(watchModels, 1000);
 }
 
+// A long request's status line counts the seconds it has run; returns the function that stops it.
+function ticking(element, text) {
+  const started = performance.now();
+  const show = () => { element.textContent = `${text} ${Math.round((performance.now() - started) / 1000)} s`; };
+  show();
+  const timer = setInterval(show, 1000);
+  return () => clearInterval(timer);
+}
+
 // ---- analyse an upload or a recording ----
 const NO_RECORDING = "upload or record a recording first";
 async function analyse(blob, name) {
   showError(null);
-  $("analyse-status").textContent = models.ready ? `analysing ${name}…`
-    : `${name} waits for the models to load, then is analysed…`;
+  const done = ticking($("analyse-status"), models.ready ? `analysing ${name}…`
+    : `${name} waits for the models to load, then is analysed…`);
   $("convert-button").disabled = true;
   $("convert-status").textContent = `wait for the analysis of ${name}`;
   $("converted").hidden = true;                 // the last conversion was of the previous recording
@@ -89,6 +98,8 @@ async function analyse(blob, name) {
     $("analyse-status").textContent = "";
     $("convert-status").textContent = NO_RECORDING;
     showError(error);
+  } finally {
+    done();
   }
 }
 
@@ -138,7 +149,7 @@ async function convert(event) {
   event.preventDefault();
   showError(null);
   $("convert-button").disabled = true;
-  $("convert-status").textContent = "converting…";
+  const done = ticking($("convert-status"), "converting…");
   const intensity = $("intensity").value;
   try {
     const result = await api(session("convert"), {
@@ -160,6 +171,7 @@ async function convert(event) {
     $("convert-status").textContent = "";
     showError(error);
   } finally {
+    done();
     $("convert-button").disabled = false;
   }
 }
