@@ -96,6 +96,19 @@ def test_the_state_says_while_a_transcription_runs(models, speech):
     assert not state["transcribing"] and state["transcript"] and state["asr_model"] == "base"
 
 
+def test_stop_gives_up_the_words_the_asr_thread_cannot_reach(models, speech):
+    _, _, pool = models
+    busy = threading.Event()
+    pool.submit(busy.wait)                      # the ASR thread stays taken: no transcription can run
+    try:
+        stream = _stream(models)
+        stream.feed(speech[:4 * SR])
+        final = stream.finish(wait_s=0.1)
+    finally:
+        busy.set()
+    assert final["transcript"] == SKIPPED and final["skipped_s"] == 4.0 and not final["transcribing"]
+
+
 def test_falling_behind_skips_the_oldest_audio_and_says_so(models, speech):
     stream = _stream(models, segment_s=3.0, max_behind_s=4.0)
     stream.feed(speech)                         # 11.2 s arrive before any transcription ran

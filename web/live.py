@@ -29,7 +29,8 @@ from convert.pipeline import ASR_SR, Converter
 MAX_WORDS = 2000        # the transcript keeps this many words at most (the newest)
 SKIPPED = "…"           # in the transcript where audio was skipped, not transcribed
 MIN_RTF_S = 2.0         # transcriptions of less audio than this do not judge the speed (fixed costs)
-ASR_NICE = 10           # live ASR runs this much nicer than the emotion updates
+ASR_NICE = 5            # live ASR runs this much nicer than the emotion updates
+STOP_WAIT_S = 10.0      # Stop waits at most this long for the last words; the rest counts as skipped
 
 
 def lower_priority() -> None:
@@ -108,10 +109,20 @@ class LiveStream:
                 self.job = self.asr_pool.submit(self._transcribe)
         return self.state()
 
-    def finish(self) -> dict:
-        """Fix the words of everything heard, in the ASR thread once the running transcription ends."""
-        self.asr_pool.submit(self._transcribe, final=True).result()
-        return self.state()
+    def finish(self, wait_s: float = STOP_WAIT_S) -> dict:
+        """Fix the words of everything heard, in the ASR thread once the running transcription
+        ends; after `wait_s` the audio not transcribed yet is given up and counted as skipped."""
+        self.job = self.asr_pool.submit(self._transcribe, final=True)
+        try:
+            self.job.result(timeout=wait_s)
+        except TimeoutError:
+            self.job.cancel()                   # when it has not started; else its words come too late
+            with self.lock:
+                self.skipped += len(self.pending)
+                self.fixed = [*self.fixed, *self.tentative.split(), SKIPPED][-MAX_WORDS:]
+                self.pending, self.tentative = np.zeros(0, np.float32), ""
+        state = self.state()
+        return {**state, "transcribing": False}
 
     def state(self) -> dict:
         """The emotion, the transcript; whether a transcription is running, how much audio was
