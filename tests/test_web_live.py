@@ -1,8 +1,6 @@
 """web/live.py on real speech with the real models (SER checkpoint, Whisper): the emotion of
 the last window, a transcript that grows and is fixed in pieces, bounded memory, silence; and
 under load: "transcribing", audio skipped when too far behind, a switch to a faster model."""
-import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +13,7 @@ from core.audio import load_audio
 from core.config import load_config
 from core.labels import EMOTIONS
 from convert import Converter, DetectConfig
-from web.live import ASR_NICE, SKIPPED, LiveAsr, LiveStream, _quiet_cut, lower_priority
+from web.live import SKIPPED, LiveAsr, LiveStream, _quiet_cut
 
 SR = 16000
 WORDS = "We waited all afternoon, but nobody came to the meeting."
@@ -25,7 +23,7 @@ WORDS = "We waited all afternoon, but nobody came to the meeting."
 def models():
     converter = Converter(load_config("configs/detect.yaml", DetectConfig))
     converter.load(asr=False)
-    with ThreadPoolExecutor(max_workers=1, initializer=lower_priority) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         yield converter, LiveAsr(_whisper, "base"), pool
 
 
@@ -131,11 +129,3 @@ def test_a_transcription_slower_than_real_time_switches_to_the_faster_model(mode
     assert asr.rtf > 0.001 and stream.state()["asr_model"] == "tiny.en" and asr.fallback is None
     final = stream.finish()
     assert wer(WORDS, final["transcript"]) <= 0.2         # tiny.en transcribed everything heard
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice is per thread on Linux only")
-def test_live_asr_runs_nicer_than_the_emotion(models):
-    _, _, pool = models
-    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    asr = pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
-    assert asr == min(19, own + ASR_NICE)

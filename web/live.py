@@ -12,11 +12,8 @@ On a machine too slow to keep up the transcript degrades instead of stalling: th
 arrive while a transcription runs are merged into the next one; unfixed audio older than
 `max_behind_s` is skipped (the transcript shows "…" there and the state says how much); and
 `LiveAsr` switches once to a faster model when a transcription runs slower than `max_rtf` times
-real time. The emotion never waits for any of it, and its thread gets the cores first: live ASR
-runs in a thread made nicer by `lower_priority`.
+real time. The emotion never waits for any of it.
 """
-import os
-import sys
 import threading
 import time
 import warnings
@@ -29,16 +26,7 @@ from convert.pipeline import ASR_SR, Converter
 MAX_WORDS = 2000        # the transcript keeps this many words at most (the newest)
 SKIPPED = "…"           # in the transcript where audio was skipped, not transcribed
 MIN_RTF_S = 2.0         # transcriptions of less audio than this do not judge the speed (fixed costs)
-ASR_NICE = 5            # live ASR runs this much nicer than the emotion updates
 STOP_WAIT_S = 10.0      # Stop waits at most this long for the last words; the rest counts as skipped
-
-
-def lower_priority() -> None:
-    """Make the calling thread, and the threads it starts, ASR_NICE nicer (Linux, where nice is
-    per thread), so that on a busy machine the emotion updates get the cores first."""
-    if sys.platform.startswith("linux"):
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + ASR_NICE))
 
 
 class LiveAsr:

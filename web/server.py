@@ -37,7 +37,7 @@ from core.labels import EMOTIONS
 from convert.config import DetectConfig
 from convert.pipeline import ASR_SR, Converter, Request
 from web.config import AppConfig
-from web.live import LiveAsr, LiveStream, ModelLocks, lower_priority, prediction_dict
+from web.live import LiveAsr, LiveStream, ModelLocks, prediction_dict
 from web.sessions import Session, Sessions
 from web.uploads import FORMATS, RequestError, check_name, decode, receive
 
@@ -60,7 +60,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
         add_voices(detect.tts.voices)
     converter = converter or Converter(detect)
     locks = ModelLocks()
-    asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr", initializer=lower_priority)
+    asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
     sessions = Sessions(config.session_ttl_s, config.max_sessions)
     live_lock = threading.Lock()
 
@@ -69,10 +69,10 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
         from asr import load_asr
         live = config.live
         load = lambda model: load_asr(detect.asr.backend, model, detect.asr.language, **live.asr_options)
-        return asr_pool.submit(LiveAsr, load, detect.asr.model, live.fallback_model, live.max_rtf).result()
+        return LiveAsr(load, detect.asr.model, live.fallback_model, live.max_rtf)
 
     def live_asr():
-        """Live mode's own ASR model, loaded once in its thread (so its threads inherit the lower priority)."""
+        """Live mode's own ASR model (its own threads), loaded once."""
         with live_lock:
             return _live_asr()
 
