@@ -25,7 +25,7 @@ from convert.pipeline import ASR_SR, Converter
 
 MAX_WORDS = 2000        # the transcript keeps this many words at most (the newest)
 SKIPPED = "…"           # in the transcript where audio was skipped, not transcribed
-MIN_RTF_S = 2.0         # transcriptions of less audio than this do not judge the speed (fixed costs)
+MIN_RTF_S = 1.0         # transcriptions of less audio than this do not judge the speed (fixed costs)
 STOP_WAIT_S = 10.0      # Stop waits at most this long for the last words; the rest counts as skipped
 
 
