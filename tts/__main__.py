@@ -30,10 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     check_writable(args.output.parent, where="-o")
     if args.voices:
         add_voices(args.voices)
-    language = _language(args.text, args.language)
+    args.language = _language(args.text, args.language)
     from tts import synthesize_stream
     chunks, sr = synthesize_stream(args.text, emotion=args.emotion, voice=args.voice,
-                                   intensity=args.intensity, engine=args.engine, language=language)
+                                   intensity=args.intensity, engine=args.engine, language=args.language)
     try:
         save_audio(args.output, chunks, sr, where="another -o")
     except FileExistsError:
