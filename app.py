@@ -5,7 +5,6 @@ the emotion live while someone speaks.
     python app.py            # then open http://127.0.0.1:7860
 """
 import argparse
-import os
 import sys
 
 
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from web.server import create_app, serve   # FastAPI and the stages load once the arguments are valid
     converter = Converter(detect, say=lambda message: print(message, file=sys.stderr, flush=True))
     serve(create_app(config, detect, converter), args.host, args.port)
-    os._exit(0)         # at once: threads still transcribing or converting are abandoned, not joined
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Every refusal is JSON {"error": "error: ..."} with a 4xx status.
 """
 import contextlib
 import functools
+import os
 import re
 import secrets
 import signal
@@ -252,9 +253,8 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
 
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Serve `app` until SIGTERM or SIGINT (Ctrl-C); a port that cannot be had is a one-line error.
-    A signal stops it at once: requests still running (a transcription, a conversion) are
-    abandoned, the sessions' folders deleted; the caller then ends the process without joining
-    the threads that ran them."""
+    A signal ends the process at once: the sessions' folders are deleted, and requests still
+    running (a transcription, a conversion) abandoned, their threads not joined (os._exit)."""
     import uvicorn
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
@@ -276,6 +276,7 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     if not stop.is_set():
         raise UserError(f"could not serve on {host}:{port}; choose another --port or --host")
     print("stopped; the session folders are deleted", file=sys.stderr, flush=True)
+    os._exit(0)
 
 
 @contextlib.contextmanager
