@@ -237,14 +237,16 @@ function showTranscribing(state) {
 
 async function sendLive() {
   if (!live || live.busy || !live.blocks.length) return;
-  live.busy = true;
+  const current = live;                 // an answer that comes after Stop is not shown
+  current.busy = true;
   try {
     const pcm = takePcm();
-    showLive(await api(session(`live/chunk?sr=${live.context.sampleRate}`), { method: "POST", body: pcm.buffer }));
+    const state = await api(session(`live/chunk?sr=${current.context.sampleRate}`), { method: "POST", body: pcm.buffer });
+    if (live === current) showLive(state);
   } catch (error) {
-    showError(error);
+    if (live === current) showError(error);
   } finally {
-    if (live) live.busy = false;
+    current.busy = false;
   }
 }
 
