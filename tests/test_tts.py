@@ -122,3 +122,34 @@ def test_a_voice_speaks_its_other_languages_and_names_them_for_one_it_lacks():
     with pytest.raises(UserError, match=r"no voice for language 'de'; this voice speaks en, es, hi, it, pt;"
                                         r".*--set asr.language=en"):
         synthesize("Guten Tag.", voice="youngman", language="de")
+
+
+def test_cli_guesses_the_text_language_and_warns_when_told_another(tmp_path):
+    """Spanish text without --language is spoken in Spanish (Whisper hears Spanish words); with
+    --language en it is spoken as told, with a warning."""
+    from asr import load_asr
+    text = "Hola, ¿cómo estás? Me llamo María y vivo en Madrid."
+    done = _cli(text, "-o", str(tmp_path / "es.wav"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "note: the text looks Spanish; speaking it as es (--language sets it)"
+    heard = load_asr("whisper", "base", "auto").transcribe(str(tmp_path / "es.wav"))
+    assert heard.language == "es" and "madrid" in heard.text.lower(), heard.text
+    told = _cli(text, "--language", "en", "-o", str(tmp_path / "en.wav"))
+    assert told.returncode == 0 and (tmp_path / "en.wav").is_file()
+    assert told.stderr.startswith("warning: the text looks Spanish, not en; ") and "--language es" in told.stderr
+    english = _cli("We waited all afternoon, but nobody came.", "-o", str(tmp_path / "plain.wav"))
+    assert english.returncode == 0 and english.stderr == ""
+
+
+@pytest.mark.parametrize("text, language", [
+    ("We waited all afternoon, but nobody came to the meeting.", "en"),
+    ("Mañana vamos a la playa con mis amigos.", "es"),
+    ("Bonjour, je suis très content de vous voir.", "fr"),
+    ("Ciao, come stai? Io sono molto felice.", "it"),
+    ("Olá, eu estou muito feliz com você.", "pt"),
+    ("नमस्ते, आप कैसे हैं?", "hi"),
+    ("Hi.", None),                                  # too short to tell
+])
+def test_guess_language(text, language):
+    from tts.language import guess_language
+    assert guess_language(text) == language
