@@ -126,18 +126,11 @@ def predictor_graph(edited: bytes) -> bytes:
             for attr in producer[name].attribute:       # subgraphs (If/Loop) read outer names too
                 if attr.g.node:
                     stack.extend(i for n in attr.g.node for i in n.input if i)
-    nodes = [n for n in g.node if n.name in keep]
-    del g.node[:]
-    g.node.extend(nodes)
-    outputs = [o for o in g.output if o.name in wanted]
-    del g.output[:]
-    g.output.extend(outputs)
-    inputs = [i for i in g.input if i.name in needed]
-    del g.input[:]
-    g.input.extend(inputs)
-    initializers = [t for t in g.initializer if t.name in needed]
-    del g.initializer[:]
-    g.initializer.extend(initializers)
+    for field, kept in ((g.node, lambda n: n.name in keep), (g.output, lambda o: o.name in wanted),
+                        (g.input, lambda i: i.name in needed), (g.initializer, lambda t: t.name in needed)):
+        chosen = [item for item in field if kept(item)]
+        del field[:]
+        field.extend(chosen)
     return m.SerializeToString()
 
 
