@@ -130,3 +130,26 @@ def test_edit_holds_timing_outside_the_speech(neutral_take):
     stretch = edit[:, OUTPUTS.index("stretch")]
     assert not stretch[:start].any() and not stretch[end:].any()
     assert np.isfinite(edit).all()
+
+
+def test_training_command_trains_saves_and_the_model_loads(shared_data, tmp_path):
+    """A few takes of actor 1 (one neutral, two emotional, same words), one epoch: the command runs
+    end to end and writes a checkpoint that loads and edits."""
+    from tts.train_emotion import main
+    rows = ["path,corpus,speaker,gender,emotion,intensity,text,duration_s"]
+    for code, emotion, level in (("01-01", "neutral", "normal"), ("05-02", "angry", "strong"), ("04-01", "sad", "normal")):
+        path = shared_data / "ravdess" / "Actor_01" / f"03-01-{code}-01-01-01.flac"
+        rows.append(f"{path},ravdess,ravdess_01,male,{emotion},{level},Kids are talking by the door,3.0")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"name: tiny\ndata: {{sources: [{corpus}]}}\nnet: {{hidden: [8]}}\n"
+                      f"train: {{epochs: 1, batch: 32}}\neval: {{folds: 0}}\n"
+                      f"output: {{checkpoint: {tmp_path / 'model'}, results: {tmp_path / 'results'}}}\n", encoding="utf-8")
+    assert main(["--config", str(config)]) == 0
+    assert (tmp_path / "results" / "tiny" / "metrics.json").is_file()
+    model = em.load(tmp_path / "model")
+    wav, sr = load_audio(shared_data / "ravdess" / "Actor_01" / "03-01-01-01-01-01-01.flac")
+    c = analyse(wav, sr)
+    assert np.isfinite(model.edit(c.f0, c.energy, "angry", 1.0)).all()
