@@ -19,8 +19,8 @@ held-out speakers selected like the run (bench/emotion_judge.py: `synthesis_ceil
 the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the same sentences), and
 the ratio. Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
 input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
-`--renderer` contour (default: the emotion model; keep-voice uses the one trained without actors
-21-24) or profile (the global profiles).
+`--renderer` profile (default: the global profiles) or contour (the emotion model; keep-voice uses
+the one trained without actors 21-24).
 The project's SER is scored per file with the shipped model and per voice with the per-speaker
 model (configs/speaker_norm.yaml); `--ser off` skips it. Set OMP/ORT threads to 2 at most.
 """
@@ -225,7 +225,7 @@ def main() -> None:
                         help="also render N RAVDESS neutral clips (actors 21-24) with render_emotion")
     parser.add_argument("--emotions", nargs="+", default=list(EMOTIONS))
     parser.add_argument("--intensity", default="normal")
-    parser.add_argument("--renderer", default="contour", choices=RENDERERS,
+    parser.add_argument("--renderer", default="profile", choices=RENDERERS,
                         help="contour: the emotion model (keep-voice: the one trained without actors 21-24); "
                              "profile: the global profiles")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")

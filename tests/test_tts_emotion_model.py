@@ -73,7 +73,7 @@ def test_neutral_and_intensity_zero_leave_the_recording_unchanged(neutral_take):
     contours = analyse(wav, sr)
     assert not em.load().edit(contours.f0, contours.energy, "neutral", 1.0).any()
     assert not em.load().edit(contours.f0, contours.energy, "angry", 0.0).any()
-    np.testing.assert_array_equal(render_emotion(wav, sr, "neutral"), wav)
+    np.testing.assert_array_equal(render_emotion(wav, sr, "neutral", renderer="contour"), wav)
 
 
 def test_on_held_out_actors_the_changes_go_the_way_the_real_takes_do(shared_data):
@@ -103,7 +103,7 @@ def test_keep_voice_keeps_the_duration_plausible_and_the_words(neutral_take):
     wav, sr = neutral_take
     asr = load_asr("whisper", model="base", language="en")
     for emotion in ("angry", "sad"):
-        out = render_emotion(wav, sr, emotion, "strong", emotion_model=HELD_OUT)
+        out = render_emotion(wav, sr, emotion, "strong", renderer="contour", emotion_model=HELD_OUT)
         assert out.dtype == np.float32 and np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0
         assert 0.7 < len(out) / len(wav) < 1.5
         assert wer("Kids are talking by the door.", asr.transcribe(out).text) <= 0.2
@@ -114,8 +114,8 @@ def test_angry_raises_the_contour_kokoro_receives_and_the_output_pitch():
     from tts.engines import load_engine
     from tts.render import measure
     text = "The birch canoe slid on the smooth planks."
-    neutral = measure(*synthesize(text, "neutral", "youngwoman"))
-    wav, sr = synthesize(text, "angry", "youngwoman", "strong")
+    neutral = measure(*synthesize(text, "neutral", "youngwoman", renderer="contour"))
+    wav, sr = synthesize(text, "angry", "youngwoman", "strong", renderer="contour")
     sent = load_engine("kokoro").last_contours[-1]
     voiced = sent["f0_predicted"] > 50
     assert np.median(sent["f0"][voiced] / sent["f0_predicted"][voiced]) > 2 ** (1 / 12)

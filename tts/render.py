@@ -13,7 +13,7 @@ Pitch, range and rate are applied by PSOLA (Praat); energy and tilt by one zero-
 breathiness by mixing in noise shaped like the speech itself. No vocoder resynthesis, so the
 voice keeps its quality. `render_emotion` works on any speaker, language and sample rate.
 
-That is the `profile` renderer. The default, `contour`, moves the utterance frame by frame with
+That is the `profile` renderer, the default. The other, `contour`, moves the utterance frame by frame with
 the emotion model learned from real parallel takes (tts/emotion_model.py): its pitch contour and
 local timing by PSOLA, its energy contour and voice quality (band shape) by a time-varying filter.
 """
@@ -114,11 +114,12 @@ def check_renderer(renderer: str) -> str:
 
 
 def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
-                   change_rate: bool = True, renderer: str = "contour", emotion_model=None) -> np.ndarray:
+                   change_rate: bool = True, renderer: str = "profile", emotion_model=None) -> np.ndarray:
     """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate, same voice.
 
-    `renderer`: `contour` (the learned emotion model, frame by frame; `emotion_model` names its
-    checkpoint folder, default the shipped one) or `profile` (the emotion's global profile).
+    `renderer`: `profile` (the emotion's global profile, the default) or `contour` (the emotion model
+    learned from real takes, frame by frame; `emotion_model` names its checkpoint folder, default the
+    shipped one; docs/tts.md says why it is not the default yet).
     `change_rate=False` leaves the timing alone (for engines that already set it).
     """
     emotion, level = normalise_emotion(emotion), parse_intensity(intensity)

@@ -18,15 +18,15 @@ LEVEL = -26.0             # dBFS RMS of the active speech before the emotion's e
 
 def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
                intensity: str | float = "normal", engine: str | None = None,
-               language: str = "en", renderer: str = "contour") -> tuple[np.ndarray, int]:
+               language: str = "en", renderer: str = "profile") -> tuple[np.ndarray, int]:
     """Speak `text` (in `language`, ISO 639-1) with `emotion` in `voice`; returns (float32 mono
     waveform, sample rate).
 
     `intensity`: see `parse_intensity`. `engine` overrides the voice's own engine with one
     listed under its `engines` (e.g. emotivoice). Engines with `prosody_inside` (Kokoro) render
-    the emotion inside the synthesis: with `renderer` `contour` (default) the emotion model's
-    frame-by-frame timing and pitch, then its energy and voice quality; with `profile` the
-    emotion's global profile. The other engines get `render_emotion` with the profile.
+    the emotion inside the synthesis: with `renderer` `profile` (default) the emotion's global
+    profile; with `contour` the emotion model's frame-by-frame timing and pitch, then its energy and
+    voice quality. The other engines get `render_emotion` with the profile.
     """
     chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine, language, renderer)
     return np.concatenate(list(chunks)), sr
@@ -34,7 +34,7 @@ def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
 
 def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwoman",
                       intensity: str | float = "normal", engine: str | None = None,
-                      language: str = "en", renderer: str = "contour") -> tuple[Iterator[np.ndarray], int]:
+                      language: str = "en", renderer: str = "profile") -> tuple[Iterator[np.ndarray], int]:
     """`synthesize`, sentence by sentence: (an iterator of float32 chunks, sample rate).
 
     Names and text are checked and the engine loaded at the call; each sentence is spoken,
