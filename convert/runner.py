@@ -6,6 +6,7 @@ import tempfile
 from argparse import Namespace
 from functools import partial
 
+from core.cli import execution_overrides
 from core.config import load_config
 from core.errors import UserError
 from core.execute import Executor, cached, check_scheduler, default_workers
@@ -19,8 +20,7 @@ THREADS_PER_CONVERSION = 4      # what the stages' models use (core.threads.cpu_
 def detect(args: Namespace) -> int:
     """Run detect.py; returns the exit code (1 when any input of a batch failed)."""
     signal.signal(signal.SIGTERM, _interrupt)      # `kill` cleans up like Ctrl-C does
-    overrides = args.set + [f"batch.{key}={value}" for key in ("scheduler", "workers")
-                            if (value := vars(args)[key]) is not None]
+    overrides = args.set + execution_overrides(args, "batch")
     config = load_config(args.config, DetectConfig, overrides)
     check_scheduler(config.batch.scheduler)
     if args.no_check:

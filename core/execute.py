@@ -69,6 +69,8 @@ class Executor:
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
                  min_items: int = MIN_CLUSTER_ITEMS):
         self.scheduler = check_scheduler(scheduler)
+        if workers is not None and workers < 1:
+            raise UserError(f"--workers {workers}: give 1 or more worker processes (1 = this process only)")
         self.workers, self.asked = workers or default_workers(), workers is not None
         self.min_items = min_items
         self.client = self.cluster = None
