@@ -8,6 +8,7 @@ overwrites an existing one. A failing disk (full, read-only, gone) is a one-line
 import errno
 import os
 import shutil
+import stat
 import struct
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from core.errors import AudioError, UserError
 _UMASK = os.umask(0o022)     # read once (setting it is the only way to read it)
 os.umask(_UMASK)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
+DC_OFFSET = 1e-3        # a mean above this is removed (recordings here have below 5e-4); it hides speech
 WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
                  ".mp3": ("MP3", "MPEG_LAYER_III")}     # what save_audio writes, by extension
 
@@ -31,13 +33,12 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
     `mono=False`: channels averaged, or the loudest channel if they cancel (anti-phase).
 
     `sr` resamples (soxr, high quality) to that rate; None keeps the file's rate.
-    Raises AudioError naming the file and the problem for missing, empty, truncated or
-    non-audio files and for clips shorter than `min_duration` seconds.
+    A DC offset (the mean of a channel) is removed. Raises AudioError naming the file and the
+    problem for missing, empty, truncated or non-audio files, FIFOs and devices, and for clips
+    shorter than `min_duration` seconds.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file; check the path")
-    if path.is_dir():
+    if stat.S_ISDIR(check_input(path).st_mode):
         raise AudioError(f"{path}: is a folder, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes); record or export it again")
@@ -53,6 +54,9 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
         raise AudioError(f"{path}: contains no audio samples; record or export it again")
     if not np.all(np.isfinite(wav)):
         raise AudioError(f"{path}: contains NaN or infinite samples; export it again")
+    offset = wav.mean(axis=0)
+    if np.any(np.abs(offset) > DC_OFFSET):
+        wav -= offset
     peak = max(float(wav.max()), -float(wav.min()))
     if peak > 1.0:
         wav /= peak
@@ -65,6 +69,25 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
     if duration < min_duration:
         raise AudioError(f"{path}: only {duration:.2f} s long; need at least {min_duration:g} s of speech")
     return np.ascontiguousarray(wav, dtype=np.float32), file_sr
+
+
+def check_input(path: Path) -> os.stat_result:
+    """`path`'s status, before anything opens it: AudioError when it is missing, a symbolic link
+    loop, or neither a regular file nor a folder (opening a FIFO blocks; a device never ends)."""
+    try:
+        status = path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise AudioError(f"{path}: symbolic link loop (the link leads back to itself); "
+                             f"point it at an audio file") from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise AudioError(f"{path}: no such file or folder; check the path") from None
+        raise AudioError(f"{path}: cannot read it ({_strerror(e)})") from None
+    if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(status.st_mode) else \
+            "a socket" if stat.S_ISSOCK(status.st_mode) else "a device"
+        raise AudioError(f"{path}: is {kind}, not an audio file; save the audio to a file first")
+    return status
 
 
 def _mix(wav: np.ndarray) -> np.ndarray:
@@ -246,13 +269,11 @@ def list_audio(paths: list[str | os.PathLike]) -> list[Path]:
     """Expand files and folders (recursively) into a sorted list of audio files."""
     found: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        if stat.S_ISDIR(check_input(p).st_mode):
             files = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
             if not files:
                 raise AudioError(f"{p}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})")
             found.extend(files)
-        elif p.exists():
-            found.append(p)
         else:
-            raise AudioError(f"{p}: no such file or folder; check the path")
+            found.append(p)
     return found

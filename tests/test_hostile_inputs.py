@@ -1,0 +1,129 @@
+"""Issue 20's matrix, the second round of hostile inputs: YAML alias bombs and deep nesting in a
+config or in --set, FIFOs, devices and symbolic link loops as input, values blamed on the
+wrong source, an all-failed batch, a DC offset. Each bad case runs as test_bad_inputs.py's do:
+exit 2, one last 'error:' line holding the expected fragment, nothing on stdout, nothing new.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from test_bad_inputs import COMMANDS, _assert_one_error, _run, _snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+DEEP = 200_000                  # levels of [ in the tester's 400 KB config (under the 1 MiB cap)
+
+
+def _bomb(levels: int = 9) -> str:
+    """A list whose 9 x 9 x ... aliases expand to 9**levels strings (a few hundred bytes of YAML)."""
+    value = "[&a0 [" + ",".join(["lol"] * 9) + "]"
+    for i in range(1, levels + 1):
+        value += f", &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]"
+    return value + "]"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Hostile inputs, made here: configs, a FIFO, a link loop, a speech file with a DC offset."""
+    d = tmp_path_factory.mktemp("hostile")
+    ser = "ser:\n  config: configs/example.yaml\n"
+    (d / "bomb.yaml").write_text(f"{ser}window_s: {_bomb()}\n")
+    (d / "bomb5.yaml").write_text(f"{ser}window_s: {_bomb(5)}\n")
+    (d / "voices_bomb.yaml").write_text(f"{ser}tts:\n  voices: {_bomb()}\n")
+    (d / "deep.yaml").write_text("ser: " + "[" * DEEP + "]" * DEEP + "\n")
+    (d / "deep_map.yaml").write_text("name: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n")
+    os.mkfifo(d / "fifo.wav")
+    (d / "loop.wav").symlink_to("loop.wav")
+    (d / "bad").mkdir()
+    (d / "bad" / "a.wav").write_bytes(b"not audio")
+    (d / "bad" / "b.wav").write_bytes(b"")
+    return d
+
+
+NESTED = "window_s=" + "[" * DEEP + "]" * DEEP
+ALIAS = "YAML alias '*a0' not allowed in a config"
+TOO_DEEP = "nested more than 32 levels deep"
+CASES = [
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman"], "is a FIFO (named pipe), not an audio file"),
+    ("detect.py", ["/dev/zero", "happy", "youngman"], "/dev/zero: is a device, not an audio file"),
+    ("detect.py", ["{in}/loop.wav", "happy", "youngman"], "loop.wav: symbolic link loop"),
+    ("detect.py", ["{in}/bad", "happy", "youngman", "--text", "Hi."], "none of the 2 inputs could be converted; "
+                                                                      "the first: "),
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman", "--config", "{in}/bomb.yaml"], ALIAS),
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman", "--config", "{in}/bomb5.yaml"], ALIAS),
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman", "--config", "{in}/voices_bomb.yaml"], ALIAS),
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman", "--config", "{in}/deep.yaml"], TOO_DEEP),
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman", "--set", NESTED], "--set window_s: lists or mappings"),
+    ("detect.py", ["{in}/fifo.wav", "happy", "youngman", "--set", "window_s=*a"], ALIAS.replace("a0", "a")),
+    ("detect.py", ["{in}/bad", "happy", "youngman", "--workers", "0"], "--workers 0: key 'batch.workers' is 0"),
+    ("detect.py", ["{in}/bad", "happy", "youngman", "--set", "window_s=0"], "--set window_s: key 'window_s' is 0.0"),
+    ("detect.py", ["{in}/bad", "happy", "youngman", "--set", "window_s=" + "x" * 100_000], "must be float, got 'xx"),
+    ("predict.py", ["{in}/fifo.wav"], "is a FIFO (named pipe)"),
+    ("predict.py", ["/dev/zero"], "is a device"),
+    ("predict.py", ["{in}/loop.wav"], "symbolic link loop"),
+    ("predict.py", ["--config", "{in}/deep.yaml", "{in}/fifo.wav"], TOO_DEEP),
+    ("predict.py", ["--config", "{in}/deep_map.yaml", "{in}/fifo.wav"], TOO_DEEP),
+    ("predict.py", ["{in}/bad", "--workers", "0"], "--workers 0: give 1 or more worker processes"),
+    ("train.py", ["--config", "{in}/deep.yaml"], TOO_DEEP),
+    ("train.py", ["--config", "configs/svm.yaml", "--workers", "0"], "--workers 0: key 'train.workers' is 0"),
+    ("train.py", ["--config", "configs/svm.yaml", "--set", "eval.folds=[" + "1," * 100_000 + "1]"],
+     "must be int, got [1, 1, 1, 1, 1, 1, ...]"),
+    ("preprocess.py", ["--config", "{in}/deep.yaml"], TOO_DEEP),
+    ("preprocess.py", ["--config", "configs/svm.yaml", "--workers", "0"], "--workers 0: key 'train.workers' is 0"),
+    ("asr", ["{in}/fifo.wav"], "is a FIFO (named pipe)"),
+    ("asr", ["{in}/loop.wav"], "symbolic link loop"),
+    ("asr", ["{in}/fifo.wav", "--config", "{in}/deep.yaml"], TOO_DEEP),
+    ("asr", ["{in}/fifo.wav", "--set", "options={beam_size: *a}"], "YAML alias '*a' not allowed"),
+    ("timeline.py", ["{in}/fifo.wav"], "is a FIFO (named pipe)"),
+    ("timeline.py", ["{in}/loop.wav", "--no-text"], "symbolic link loop"),
+    ("timeline.py", ["{in}/fifo.wav", "--config", "{in}/deep.yaml"], TOO_DEEP),
+    ("tts", ["Hi.", "-o", "{out}/x.wav", "--voices", "{in}/deep.yaml"], TOO_DEEP),
+]
+
+
+def _ids():
+    seen: dict[str, int] = {}
+    for cli, args, _ in CASES:
+        seen[cli] = seen.get(cli, 0) + 1
+        yield f"{cli}-{seen[cli]}"
+
+
+@pytest.mark.parametrize("cli, args, fragment", CASES, ids=list(_ids()))
+def test_hostile_input_is_one_short_error_line(cli, args, fragment, hostile, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = [a.replace("{in}", str(hostile)).replace("{out}", str(tmp_path / "out")) for a in args]
+    before, repo = _snapshot(hostile, tmp_path), set(ROOT.iterdir())
+    start = time.monotonic()
+    code, out, err = _run(cli, args, capsys)
+    _assert_one_error(code, out, err, fragment)
+    assert len(err.strip().splitlines()[-1]) < 1000 and time.monotonic() - start < 60
+    assert _snapshot(hostile, tmp_path) == before and set(ROOT.iterdir()) == repo
+
+
+@pytest.mark.parametrize("cli", ["timeline.py", "asr"])
+def test_a_fifo_is_refused_by_a_real_process_without_blocking(cli, hostile, tmp_path):
+    """Opening a FIFO for reading blocks until a writer comes: the check must come first."""
+    command = [str(ROOT / c) if c.endswith(".py") else c for c in COMMANDS[cli]]
+    done = subprocess.run([sys.executable, *command, str(hostile / "fifo.wav")], cwd=tmp_path, timeout=120,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _assert_one_error(done.returncode, done.stdout, done.stderr, "is a FIFO (named pipe)")
+
+
+def test_speech_with_a_dc_offset_is_transcribed_like_the_original(tmp_path, capsys):
+    """The tester's sample x 0.5 + 0.5 was 'no speech found': the offset is removed on loading."""
+    wav, sr = sf.read(ROOT / "samples" / "sample.wav", dtype="float32")
+    sf.write(tmp_path / "dc.wav", 0.5 * wav + 0.5, sr)
+    shutil.copy(ROOT / "samples" / "sample.wav", tmp_path / "plain.wav")
+    from core.audio import load_audio
+    loaded, _ = load_audio(tmp_path / "dc.wav")
+    assert abs(float(loaded.mean())) < 1e-3 and np.abs(loaded).max() <= 1.0
+    code, out, err = _run("asr", [tmp_path / "plain.wav", tmp_path / "dc.wav"], capsys)
+    assert code == 0, err
+    plain, shifted = (line.split("\t", 1)[1] for line in out.strip().splitlines())
+    assert plain and shifted == plain
