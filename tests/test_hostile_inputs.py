@@ -5,6 +5,7 @@ exit 2, one last 'error:' line holding the expected fragment, nothing on stdout,
 """
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -127,3 +128,35 @@ def test_speech_with_a_dc_offset_is_transcribed_like_the_original(tmp_path, caps
     assert code == 0, err
     plain, shifted = (line.split("\t", 1)[1] for line in out.strip().splitlines())
     assert plain and shifted == plain
+
+
+APP_CASES = [
+    (["--port", "99999"], "argument --port: '99999' is not a port; give 1 to 65535"),
+    (["--port", "-1"], "is not a port"),
+    (["--host", "no-such-host.invalid"], "cannot listen on no-such-host.invalid:"),
+    (["--port", "{busy}"], "cannot listen on 127.0.0.1:{busy}"),
+    (["--set", "upload.max_mb=-1"], "--set upload.max_mb: key 'upload.max_mb' is -1.0; allowed: > 0"),
+    (["--set", "max_sessions=0"], "key 'max_sessions' is 0; allowed: >= 1"),
+    (["--set", "live.update_s=0"], "key 'live.update_s' is 0.0; allowed: >= 0.1"),
+    (["--set", "timeline.hop_s=9"], "'timeline.hop_s' (9) is above 'timeline.window_s'"),
+    (["--set", "live.asr_options.beams=1"], "unknown key 'live.asr_options.beams'; valid keys here: beam_size"),
+    (["--set", "live.asr_options.beam_size=x"], "key 'live.asr_options.beam_size' must be int"),
+    (["--config", "{in}/deep.yaml"], TOO_DEEP),
+]
+
+
+@pytest.mark.parametrize("args, fragment", APP_CASES, ids=[f"app-{i + 1}" for i in range(len(APP_CASES))])
+def test_app_start_up_failures_are_one_line_and_leave_no_temp_folder(args, fragment, hostile, tmp_path):
+    """Before: --port 99999 was an OverflowError traceback; every failure left /tmp/emotion-app-*;
+    unknown live.asr_options keys failed later in a loader thread; negative limits were taken."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        args = [a.replace("{busy}", port).replace("{in}", str(hostile)) for a in args]
+        done = subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "TMPDIR": str(temp)})
+    _assert_one_error(done.returncode, done.stdout, done.stderr, fragment.replace("{busy}", port))
+    assert list(temp.iterdir()) == []
