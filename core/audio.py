@@ -6,6 +6,8 @@ which publishes a file atomically (streamed chunk by chunk if given chunks) and 
 overwrites an existing one. A failing disk (full, read-only, gone) is a one-line UserError.
 """
 import errno
+import fcntl
+import glob
 import os
 import shutil
 import stat
@@ -232,6 +234,8 @@ class atomic_path:
     The publish step uses a hard link (fails if `path` exists) unless `overwrite` is set,
     so concurrent writers never clobber each other's files. A disk error (full, read-only)
     in the block or while publishing becomes a one-line UserError whose fix names `where`.
+    The writer holds a lock on its temporary file until it is published, so the temporary
+    files of `path` that nobody holds were left by a killed writer: entering removes them.
     """
 
     def __init__(self, path: Path, overwrite: bool = False, where: str = "another output path"):
@@ -240,11 +244,16 @@ class atomic_path:
     def __enter__(self) -> Path:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            sweep_temporary(self.path)
+            while True:
+                fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if os.fstat(fd).st_nlink:
+                    break
+                os.close(fd)        # another writer swept it between mkstemp and flock: make another
         except OSError as e:
             raise write_error(self.path, e, self.where) from None
-        os.close(fd)
-        self.tmp = Path(name)
+        self.fd, self.tmp = fd, Path(name)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -261,8 +270,25 @@ class atomic_path:
             raise write_error(self.path, e, self.where) from None
         finally:
             self.tmp.unlink(missing_ok=True)
+            os.close(self.fd)       # releases the lock
         if isinstance(exc, (OSError, sf.LibsndfileError)) and not isinstance(exc, FileExistsError):
             raise write_error(self.path, exc, self.where) from None
+
+
+def sweep_temporary(path: Path) -> None:
+    """Remove `atomic_path`'s temporary files of `path` that no writer holds (a killed one's)."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            fd = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)     # fails while its writer lives
+            stale.unlink()
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def list_audio(paths: list[str | os.PathLike]) -> list[Path]:

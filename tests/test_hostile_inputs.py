@@ -160,3 +160,52 @@ def test_app_start_up_failures_are_one_line_and_leave_no_temp_folder(args, fragm
                               timeout=120, env={**os.environ, "TMPDIR": str(temp)})
     _assert_one_error(done.returncode, done.stdout, done.stderr, fragment.replace("{busy}", port))
     assert list(temp.iterdir()) == []
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_killed_writers_temp_file_is_swept_by_the_next_writer_and_a_live_ones_is_not(tmp_path):
+    """atomic_path's temporary file outlives a SIGKILL; the next writer of that path removes it,
+    but never the temporary file of a writer still at work (it holds a lock on it)."""
+    target = tmp_path / "x.json"
+    writer = ("import os, signal, sys, time; from pathlib import Path; from core.audio import atomic_path\n"
+              "with atomic_path(Path(sys.argv[1])) as tmp:\n"
+              "    tmp.write_text('partial'); print('ready', flush=True)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL) if sys.argv[2] == 'die' else time.sleep(60)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", writer, str(target), "die"], env=env, timeout=60)
+    (killed,) = _hidden(tmp_path)
+    live = subprocess.Popen([sys.executable, "-c", writer, str(target), "wait"], env=env, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert live.stdout.readline() == "ready\n"
+        from core.audio import atomic_path
+        with atomic_path(target) as tmp:
+            tmp.write_text("{}")
+        left = _hidden(tmp_path)
+        assert killed not in left and len(left) == 1 and target.read_text() == "{}"
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_tts_killed_while_writing_leaves_nothing_the_next_run_keeps(tmp_path):
+    """Issue 20: SIGKILL of `python -m tts ... -o xs.wav` left a hidden .xs.wav.*.tmp for ever."""
+    command = [sys.executable, "-m", "tts", "We waited all afternoon, but nobody came to the meeting. " * 6,
+               "-o", str(tmp_path / "xs.wav")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not _hidden(tmp_path) and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        job.kill()
+        job.wait()
+    assert _hidden(tmp_path) and not (tmp_path / "xs.wav").exists(), "killed before or after it wrote"
+    done = subprocess.run([*command[:3], "Hello.", "-o", str(tmp_path / "xs.wav")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["xs.wav"]
