@@ -5,6 +5,7 @@ MP3 through libsndfile, other containers such as M4A through FFmpeg/PyAV) and `s
 which publishes a file atomically (streamed chunk by chunk if given chunks) and never
 overwrites an existing one. A failing disk (full, read-only, gone) is a one-line UserError.
 """
+import contextlib
 import errno
 import fcntl
 import glob
@@ -247,7 +248,8 @@ class atomic_path:
             sweep_temporary(self.path)
             while True:
                 fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                with contextlib.suppress(OSError):      # a file system without locks: nothing is swept
+                    fcntl.flock(fd, fcntl.LOCK_EX)
                 if os.fstat(fd).st_nlink:
                     break
                 os.close(fd)        # another writer swept it between mkstemp and flock: make another
