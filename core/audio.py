@@ -41,9 +41,10 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
     shorter than `min_duration` seconds.
     """
     path = Path(path)
-    if stat.S_ISDIR(check_input(path).st_mode):
+    status = check_input(path)
+    if stat.S_ISDIR(status.st_mode):
         raise AudioError(f"{path}: is a folder, not an audio file")
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes); record or export it again")
     try:
         wav, file_sr = _read_soundfile(path)
