@@ -92,6 +92,9 @@ class Override(str):
         self.origin = origin
         return self
 
+    def __reduce__(self):           # pickled to Dask workers (train.py --sweep)
+        return Override, (str(self), self.origin)
+
 
 def parse_yaml(text: str, source: str) -> Any:
     """`yaml.safe_load`, refusing aliases (a few KB of them expand to gigabytes) and nesting deeper
