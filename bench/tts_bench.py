@@ -14,6 +14,13 @@ each voice and sentence, whether the requested high-arousal emotion scores highe
 than on the neutral rendering of the same sentence. `--keep-voice N` renders N RAVDESS neutral
 clips of actors 21-24 with `tts.render_emotion` and scores them the same way with judges trained
 on actors 1-20 (the speaker is the group).
+Every judge figure stands beside its ceiling, the same judge's figure on real emotional speech of
+held-out speakers selected like the run (bench/emotion_judge.py: `synthesis_ceiling`, 6-fold over
+the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the same sentences), and
+the ratio. Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
+input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
+`--renderer` contour (default: the emotion model; keep-voice uses the one trained without actors
+21-24) or profile (the global profiles).
 The project's SER is scored per file with the shipped model and per voice with the per-speaker
 model (configs/speaker_norm.yaml); `--ser off` skips it. Set OMP/ORT threads to 2 at most.
 """
@@ -31,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.audio import resample  # noqa: E402
 from core.errors import UserError  # noqa: E402
 from core.labels import EMOTIONS  # noqa: E402
+from bench.emotion_judge import pairwise, recall  # noqa: E402
 
 # Harvard sentences (IEEE 1969, public domain), list 1, plus two for the text front end.
 SENTENCES = [
@@ -48,8 +56,8 @@ SENTENCES = [
     "Dr. Jones paid $12 for 2 tickets.",
 ]
 
-
-HIGH_AROUSAL = ("angry", "happy", "fearful", "surprised")
+RENDERERS = ("contour", "profile")
+HELD_OUT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_heldout"
 
 
 def candidates(folder: Path | None = None) -> dict:
@@ -65,28 +73,26 @@ def candidates(folder: Path | None = None) -> dict:
     return {"piper_joe": Voice(engine="piper"), **found}
 
 
-def keep_voice_all(n: int, emotions, intensity):
-    """`tts.render_emotion` on `n` RAVDESS neutral clips of actors 21-24 (the 'voice' is the actor)."""
-    import csv
-    from bench.emotion_judge import RAVDESS
+def keep_voice_all(n: int, emotions, intensity, renderer: str):
+    """`tts.render_emotion` with `renderer` on `n` RAVDESS neutral clips of actors 21-24 (the 'voice'
+    is the actor); the contour renderer uses the emotion model trained without those actors
+    (checkpoints/prosody_heldout). Each clip keeps its 'input' waveform."""
+    from bench.emotion_judge import RAVDESS, keep_voice_sources, ravdess_rows
     from core.audio import load_audio
     from tts import render_emotion
-    with (RAVDESS / "manifest.csv").open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["emotion"] == "neutral" and int(r["speaker"][-2:]) > 20]
-    rows = sorted(rows, key=lambda r: (r["path"][-9:], r["speaker"]))[:n]   # spread over the actors
     clips = []
-    for r in rows:
+    for r in keep_voice_sources(ravdess_rows(), n):
         wav, sr = load_audio(RAVDESS / r["path"])
         for e in emotions:
             start, cpu = time.perf_counter(), time.process_time()
-            out = render_emotion(wav, sr, e, intensity)
+            out = render_emotion(wav, sr, e, intensity, renderer=renderer, emotion_model=HELD_OUT_MODEL)
             clips.append({"voice": r["speaker"], "emotion": e, "text": r["text"], "wav": out, "sr": sr,
                           "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-                          "source": r["path"]})
+                          "source": r["path"], "input": wav})
     return clips
 
 
-def synthesise_all(voices, emotions, sentences, intensity):
+def synthesise_all(voices, emotions, sentences, intensity, renderer: str):
     from tts import synthesize
     from tts.engines import load_engine
     from tts.voices import get_voice
@@ -98,7 +104,7 @@ def synthesise_all(voices, emotions, sentences, intensity):
         for e in emotions:
             for s in sentences:
                 start, cpu = time.perf_counter(), time.process_time()
-                wav, sr = synthesize(s, emotion=e, voice=v, intensity=intensity)
+                wav, sr = synthesize(s, emotion=e, voice=v, intensity=intensity, renderer=renderer)
                 clips.append({"voice": v, "emotion": e, "text": s, "wav": wav, "sr": sr,
                               "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu})
         print(f"synthesised {v}", flush=True)
@@ -145,34 +151,46 @@ def score_ser(clips, per_file: str, per_voice: str) -> str | None:
 
 def score_judge(clips, held_out_actors: bool) -> None:
     """Adds the independent judge's 'judge_voice' / 'judge_file' labels and the per-voice score of
-    the requested emotion ('judge_score'). With `held_out_actors` the judges leave out actors 21-24."""
-    from bench.emotion_judge import Judge, compare_features, ravdess
-    x, y, speakers = ravdess()
-    if held_out_actors:
-        train = np.array([int(s[-2:]) <= 20 for s in speakers])
-        x, y, speakers = x[train], y[train], speakers[train]
-    per_voice, per_file = Judge(x, y, speakers, "speaker"), Judge(x, y, speakers, "global")
-    feats = compare_features([resample(c["wav"], c["sr"], 16000) for c in clips])
-    for c, label in zip(clips, per_file.classify(feats)):
-        c["judge_file"] = label
-    by_voice = defaultdict(list)
-    for i, c in enumerate(clips):
-        by_voice[c["voice"]].append(i)
-    for idx in by_voice.values():
-        scores = per_voice.scores(feats[idx])
-        for i, row in zip(idx, scores):
-            clips[i]["judge_voice"] = per_voice.classes[int(row.argmax())]
-            clips[i]["judge_score"] = {e: float(v) for e, v in zip(per_voice.classes, row)}
+    every emotion ('judge_score'). With `held_out_actors` the judges leave out actors 21-24."""
+    from bench.emotion_judge import compare_features, judges, label
+    label(clips, compare_features([resample(c["wav"], c["sr"], 16000) for c in clips]), *judges(held_out_actors))
 
 
-def pairwise(clips) -> tuple[float, int]:
-    """Share of (voice, sentence, high-arousal emotion) where the judge scores the emotion higher on
-    its rendering than on the neutral rendering of the same sentence, and how many pairs."""
-    neutral = {(c["voice"], c["text"], c.get("source")): c for c in clips if c["emotion"] == "neutral"}
-    wins = [c["judge_score"][c["emotion"]] > neutral[key]["judge_score"][c["emotion"]]
-            for c in clips if c["emotion"] in HIGH_AROUSAL
-            and (key := (c["voice"], c["text"], c.get("source"))) in neutral]
-    return (float(np.mean(wins)) if wins else float("nan")), len(wins)
+def speaker_similarity(clips, emotions, intensity) -> str:
+    """Adds each non-neutral keep-voice rendering's 'similarity' (cosine of speaker embeddings against
+    its input) and returns the report: their mean beside the same measure on real speech, each real
+    emotional take of the same actor and sentence against its neutral source, and different actors'
+    neutral sources against each other."""
+    from bench.emotion_judge import RAVDESS, ravdess_rows, real_takes
+    from bench.speaker_similarity import ENCODER, between_speakers, cosines, embed
+    from core.audio import load_audio
+    emotional = [c for c in clips if c["emotion"] != "neutral"]
+    if not emotional:
+        return "speaker similarity: no non-neutral rendering to measure"
+    sources = {c["source"]: c["voice"] for c in clips}
+    rows = {r["path"]: r for r in ravdess_rows()}
+    pairs = [(s, t) for s, t in real_takes(list(rows.values()), [rows[p] for p in sources], emotions, intensity)
+             if t["emotion"] != "neutral"]
+    try:
+        emb = embed([(c["wav"], c["sr"]) for c in emotional] + [(c["input"], c["sr"]) for c in emotional]
+                    + [load_audio(RAVDESS / p) for p in list(sources) + [t["path"] for _, t in pairs]])
+    except ImportError as e:
+        return f"speaker similarity not measured: {e}"
+    out, inp, src, tak = np.split(emb, np.cumsum([len(emotional)] * 2 + [len(sources)]))
+    for c, v in zip(emotional, cosines(out, inp)):
+        c["similarity"] = float(v)
+    at = {p: i for i, p in enumerate(sources)}
+    same = cosines(tak, src[[at[s["path"]] for s, _ in pairs]])
+    other = between_speakers(src, list(sources.values()))
+    rows = [f"speaker similarity ({ENCODER}, cosine; mean over the non-neutral emotions):",
+            f"{'renderings vs their input':>46}: {np.mean([c['similarity'] for c in emotional]):.3f} ({len(emotional)})",
+            f"{'real take vs the same actor neutral take':>46}: {np.mean(same):.3f} ({len(same)})  <- same voice",
+            f"{'different actors, neutral takes':>46}: "
+            + (f"{np.mean(other):.3f} ({len(other)} pairs)  <- another voice" if other.size else "n/a (one actor)")]
+    rows += [f"{e:>46}: renderings {np.mean([c['similarity'] for c in emotional if c['emotion'] == e]):.3f}, "
+             f"real takes {np.mean([v for (_, t), v in zip(pairs, same) if t['emotion'] == e]):.3f}"
+             for e in dict.fromkeys(c["emotion"] for c in emotional)]
+    return "\n".join(rows)
 
 
 def wer_by_sentence(clips) -> str:
@@ -196,11 +214,6 @@ def confusion(clips, key, emotions) -> str:
     return "\n".join(rows)
 
 
-def recall(clips, key, emotions) -> float:
-    """Share recognised, averaged over the requested emotions (chance 1/8)."""
-    return float(np.mean([np.mean([c[key] == e for c in clips if c["emotion"] == e]) for e in emotions]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=2, help=f"how many of the {len(SENTENCES)} sentences")
@@ -212,6 +225,9 @@ def main() -> None:
                         help="also render N RAVDESS neutral clips (actors 21-24) with render_emotion")
     parser.add_argument("--emotions", nargs="+", default=list(EMOTIONS))
     parser.add_argument("--intensity", default="normal")
+    parser.add_argument("--renderer", default="contour", choices=RENDERERS,
+                        help="contour: the emotion model (keep-voice: the one trained without actors 21-24); "
+                             "profile: the global profiles")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")
     parser.add_argument("--judge", default="on", choices=["on", "off"], help="the independent judge")
     parser.add_argument("--ser", default="configs/multicorpus.yaml",
@@ -229,26 +245,31 @@ def main() -> None:
     sentences = SENTENCES[:args.sentences]
     runs = []
     if sentences:
-        runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity)))
+        runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, args.renderer)))
     if args.keep_voice:
-        runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity)))
+        runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity, args.renderer)))
     for name, clips in runs:
         report(name, clips, args)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([{k: v for k, v in c.items() if k != "wav"} for _, clips in runs
-                                         for c in clips], indent=1))
+        args.json.write_text(json.dumps([{k: v for k, v in c.items() if k not in ("wav", "input")}
+                                         for _, clips in runs for c in clips], indent=1))
 
 
 def report(name: str, clips: list[dict], args) -> None:
     """Score one run (synthesis or keep-voice) and print its figures."""
+    from bench.emotion_judge import corpus_intensity, figures, keep_voice_ceiling, synthesis_ceiling, with_ceiling
     score_asr(clips, args.asr_model)
+    keep_voice = name == "keep-voice"
     if args.judge == "on":
-        score_judge(clips, held_out_actors=name == "keep-voice")
+        score_judge(clips, held_out_actors=keep_voice)
+        real = (keep_voice_ceiling(args.keep_voice, args.emotions, args.intensity) if keep_voice
+                else synthesis_ceiling(args.emotions, args.intensity))
+        ceiling = figures(real, args.emotions)
     skipped = "--ser off" if args.ser == "off" else score_ser(clips, args.ser, args.ser_per_voice)
     voices = list(dict.fromkeys(c["voice"] for c in clips))
     print(f"\n=== {name}: {len(set(c['text'] for c in clips))} sentences x {len(voices)} voices x "
-          f"{len(args.emotions)} emotions ({len(clips)} files), intensity {args.intensity}")
+          f"{len(args.emotions)} emotions ({len(clips)} files), intensity {args.intensity}, renderer {args.renderer}")
     judged = args.judge == "on"
     print("RTF: wall-clock seconds per second of audio; CPU: process CPU seconds per second of audio, all threads")
     print(f"{'voice':>13} {'RTF':>6} {'CPU':>6} {'F0 Hz':>6} {'WER %':>6}" + (" judge/voice judge/file" if judged else ""))
@@ -275,12 +296,22 @@ def report(name: str, clips: list[dict], args) -> None:
               "(tts.render.measure; medians)\n" + table(achieved(clips), args.intensity,
                                                           [e for e in args.emotions if e != "neutral"]))
     if judged:
+        where = ("the same actors' real takes of the same sentences, judges trained on actors 1-20" if keep_voice
+                 else "real takes of held-out RAVDESS actors, 6-fold over the actors")
+        print(f"\nceiling: the same judge on {where} ({len(real)} takes, RAVDESS intensity "
+              f"{corpus_intensity(args.intensity)}; neutral: normal); ratio = value / ceiling")
         share, n = pairwise(clips)
-        print(f"\njudge ranks the requested high-arousal emotion above neutral: {100 * share:.1f} % of {n} pairs")
-        for key, label in (("judge_voice", "per voice (standardised together)"), ("judge_file", "per file")):
-            print(f"\nindependent judge, {label}: {100 * recall(clips, key, args.emotions):.1f} % "
-                  f"(mean over emotions; chance {100 / len(args.emotions):.1f} %)")
+        print(f"judge ranks the requested high-arousal emotion above neutral: "
+              f"{with_ceiling(share, ceiling['pairwise'], percent=True)} of {n} pairs ({ceiling['pairs']} real)")
+        for key, label, fig in (("judge_voice", "per voice (standardised together)", "voice"),
+                                ("judge_file", "per file", "file")):
+            print(f"\nindependent judge, {label}: {with_ceiling(recall(clips, key, args.emotions), ceiling[fig])} "
+                  f"(mean over emotions; chance {1 / len(args.emotions):.3f})")
             print(confusion(clips, key, args.emotions))
+            if keep_voice:
+                print(f"the real takes, {label}:\n" + confusion(real, key, args.emotions))
+    if keep_voice:
+        print("\n" + speaker_similarity(clips, args.emotions, args.intensity))
     if skipped:
         print(f"\nSER not scored: {skipped}")
     else:

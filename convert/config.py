@@ -31,6 +31,7 @@ class TtsConfig:
     intensity: str | float = "normal"   # normal, strong, or 0..1 (see tts.parse_intensity)
     engine: str | None = None           # None: each voice's own engine (see tts/voices.yaml)
     voices: ExistingPath | None = None  # an extra voice table, same layout as tts/voices.yaml
+    renderer: Literal["contour", "profile"] = "contour"   # the learned emotion model, or the global profiles
 
 
 @dataclass

@@ -21,7 +21,7 @@ import numpy as np
 from core.audio import list_audio, load_audio, resample, save_audio
 from core.config import MAX_MANIFEST_BYTES, read_text
 from core.errors import AudioError, UserError
-from core.labels import EMOTIONS, normalise_emotion
+from core.labels import EMOTIONS, normalise_emotion, shown
 from convert.config import DetectConfig
 from convert.outputs import OutputSlot
 from ser.recognizer import UNCERTAIN
@@ -122,18 +122,24 @@ class Converter:
 
     def start(self, path: str | Path, request: Request) -> "_Job":
         """SER, ASR and the words' emotion of one input; the output as chunks still to be made."""
-        clock = _Clock()
+        clock = _Clock(self.say)
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         wav16 = resample(wav, sr, ASR_SR)
         clock.lap("read")
         self.load(asr=request.text is None or request.check)
         clock.lap("load_models")
 
+        self.say("recognising the emotion…")
         detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.ser.window_s))
         clock.lap("ser")
+        if request.keep_voice and detected is None:
+            raise UserError(f"{path}: no speech found (silent or too quiet), so there is no voice to keep; "
+                            f"record speech, or leave out --keep-voice and give the words with --text")
         duration, wav16 = len(wav) / sr, None
         if not request.keep_voice:
             wav = None                  # only keep-voice needs the input again; the rest reads the file
+        if request.text is None:
+            self.say("transcribing…")
         transcript = None if request.text is not None else self.transcribe(path, optional=request.keep_voice)
         clock.lap("asr")
         text, fused = self.read_words(transcript.text if transcript else "", detected)
@@ -149,8 +155,8 @@ class Converter:
             target = detected.label
             if target == UNCERTAIN:
                 target = "neutral"
-                self.say(f"note: the input's emotion is uncertain (most likely {detected.top}, "
-                         f"{detected.confidence:.0%}); speaking as neutral")
+                self.say(f"note: the input's emotion is {shown(detected.label, detected.probabilities)}; "
+                         f"speaking as neutral")
         else:
             target = request.emotion
         language = transcript.language if transcript and transcript.language else self.text_language()
@@ -164,6 +170,8 @@ class Converter:
         job.clock.lap("tts")
         check = self.self_check(out_path, job.target, job.words) if job.request.check else None
         job.clock.lap("check")
+        if job.request.plots:
+            self.say("drawing the pictures…")
         png = self.picture(job.path, job.detected, out_path, check) if job.request.plots else None
         job.clock.lap("plots")
         return self.report(job, check), png
@@ -190,6 +198,7 @@ class Converter:
                        if transcript is not None or request.check else None,
                 "text": {"model": cfg.text.model, "weight": cfg.text.weight} if job.text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
+                "renderer": cfg.tts.renderer,
             },
             "check": check,
             "notes": _notes(request, job.detected),
@@ -265,11 +274,11 @@ class Converter:
         requested voice, sentence by sentence, or the input re-rendered window by window."""
         if request.keep_voice:
             from tts import render_emotion
-            return (render_emotion(w, sr, target, request.intensity)
+            return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.renderer)
                     for w in _windows(wav, sr, self.config.window_s)), sr
         from tts import synthesize_stream
         return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
-                                 language=language)
+                                 language=language, renderer=self.config.tts.renderer)
 
     def self_check(self, out_path: Path, target, words) -> dict:
         """Run SER and ASR on the written output, window by window: is `target` recognised, how
@@ -283,8 +292,8 @@ class Converter:
         if predicted is None:
             problems.append("no speech in the output to recognise")
         elif predicted.label != target:
-            problems.append(f"target emotion '{target}' not recognised in the output (heard as '{predicted.label}'"
-                            + (f", most likely {predicted.top}" if predicted.label == UNCERTAIN else "") + ")")
+            problems.append(f"target emotion '{target}' not recognised in the output "
+                            f"(heard as {shown(predicted.label, predicted.probabilities)})")
         if error is not None and error > self.config.check.max_wer:
             problems.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
         return {"recognised": predicted is not None and predicted.label == target,
@@ -348,7 +357,10 @@ def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
 
 
 class _Clock:
-    def __init__(self):
+    """The stages' times for the report; each also said as its stage ends (unless under 0.1 s)."""
+
+    def __init__(self, say: Callable[[str], None]):
+        self.say = say
         self.start = self.last = time.perf_counter()
         self.times: dict[str, float] = {}
 
@@ -356,6 +368,8 @@ class _Clock:
         now = time.perf_counter()
         self.times[stage] = round(now - self.last, 3)
         self.last = now
+        if self.times[stage] >= 0.1:
+            self.say(f"{stage} took {self.times[stage]:.1f} s")
 
     def finish(self) -> dict[str, float]:
         return {**self.times, "total": round(time.perf_counter() - self.start, 3)}
@@ -410,8 +424,8 @@ def _notes(request: Request, detected) -> list[str]:
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
     elif detected.label == UNCERTAIN:
-        notes.append(f"the recogniser is uncertain of the input's emotion (most likely {detected.top}, "
-                     f"{detected.confidence:.0%})" + ("; target 'same' fell back to neutral"
+        notes.append(f"the input's emotion is {shown(detected.label, detected.probabilities)}"
+                     + ("; target 'same' fell back to neutral"
                                                       if request.emotion == "same" else ""))
     return notes
 

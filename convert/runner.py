@@ -10,6 +10,7 @@ from core.cli import execution_overrides
 from core.config import load_config
 from core.errors import UserError
 from core.execute import Executor, cached, check_scheduler, default_workers
+from core.labels import shown
 from convert.config import DetectConfig
 from convert.outputs import check_writable
 from convert.pipeline import Converter, Request, expand_inputs, publish
@@ -123,34 +124,22 @@ def _show(report: dict, args: Namespace) -> None:
 
 
 def _summary(report: dict) -> str:
-    detected = report["detected_emotion"]
     lines = []
-    if detected:
-        ranked = sorted(detected["probabilities"].items(), key=lambda kv: -kv[1])
-        if detected["label"] == ranked[0][0]:
-            lines.append(f"detected emotion: {ranked[0][0]} ({ranked[0][1]:.0%})"
-                         + "".join(f", {label} {p:.0%}" for label, p in ranked[1:3]))
-        else:       # 'uncertain': the recogniser's top probability is under its threshold
-            lines.append(f"detected emotion: {detected['label']} ("
-                         + ", ".join(f"{label} {p:.0%}" for label, p in ranked[:3]) + ")")
+    if report["detected_emotion"]:
+        lines.append(f"detected emotion: {shown(**report['detected_emotion'])}")
     if report["transcript"] is not None:
         lines.append(f"transcript: \"{report['transcript']}\" ({report['language']})")
     for name, key in (("text emotion", "text_emotion"), ("fused (voice + text)", "fused_emotion")):
         if report.get(key):
-            probabilities = report[key]["probabilities"]
-            top = max(probabilities, key=probabilities.get)
-            label = report[key]["label"]
-            lines.append(f"{name}: {label} ({'' if label == top else top + ' '}{probabilities[top]:.0%})")
+            lines.append(f"{name}: {shown(**report[key])}")
     how = "kept the input voice" if report["mode"] == "keep-voice" else f"voice {report['speaker']}"
     lines.append(f"spoken as: {report['target_emotion']}, {how}")
     check = report["check"]
     if check:
         wer = "n/a" if check["wer"] is None else f"{check['wer']:.0%}"
-        probabilities = check["probabilities"] or {}
-        top = max(probabilities, key=probabilities.get) if probabilities else None
-        likely = f"most likely {top} {probabilities[top]:.0%}, " if check["predicted_label"] != top else ""
         heard = ("no speech in the output" if check["predicted_label"] is None else
-                 f"heard as {check['predicted_label']} ({likely}{report['target_emotion']} {check['target_probability']:.0%})")
+                 f"heard as {shown(check['predicted_label'], check['probabilities'])}, "
+                 f"target {report['target_emotion']} {check['target_probability']:.0%}")
         lines.append(f"self-check: {heard}, WER {wer}")
     lines += [f"note: {note}" for note in report["notes"]]
     lines.append(f"output: {report['output']} (report: {report['output'][:-4]}.json"
@@ -160,7 +149,7 @@ def _summary(report: dict) -> str:
 
 def _one_line(report: dict) -> str:
     detected = report["detected_emotion"]
-    found = f"{detected['label']} {max(detected['probabilities'].values()):.0%}" if detected else "no speech"
+    found = shown(detected["label"], detected["probabilities"], 1) if detected else "no speech"
     return f"{report['input']['path']} -> {report['output']} (detected {found}, spoken {report['target_emotion']})"
 
 

@@ -113,12 +113,17 @@ def analyse(path: str | Path, *, window_s: float = 4.0, hop_s: float = 2.0, segm
 
 
 def _rows(converter, reader, spans, found, path, text) -> list[dict]:
-    """One row per span: the voice's emotion, the words whose segment centre lies in it, theirs, fused."""
+    """One row per span: the voice's emotion, the words of the segments whose centre lies in the
+    part of time the row owns (overlapping windows split at the midpoints between their centres,
+    so each segment is said once), their emotion, the fused one."""
+    voices = [(start / SR, end / SR, converter.detect_emotion(reader.audio(start, end))) for start, end in spans]
+    if not voices:
+        return []
+    centres = [(t0 + t1) / 2 for t0, t1, _ in voices]
+    edges = [-np.inf, *((a + b) / 2 for a, b in zip(centres, centres[1:])), np.inf]
     rows = []
-    for start, end in spans:
-        voice = converter.detect_emotion(reader.audio(start, end))
-        t0, t1 = start / SR, end / SR
-        words = " ".join(s.text for s in found if t0 <= (s.start + s.end) / 2 < t1) if text else ""
+    for (t0, t1, voice), own_start, own_end in zip(voices, edges, edges[1:]):
+        words = " ".join(s.text for s in found if own_start <= (s.start + s.end) / 2 < own_end) if text else ""
         said, fused = converter.read_words(words, voice)
         rows.append({"file": str(path), "start": round(t0, 3), "end": round(t1, 3),
                      "label": voice.label if voice else "silence",

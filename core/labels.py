@@ -28,3 +28,10 @@ def normalise_emotion(name: str) -> str:
         return SYNONYMS[str(name).strip().lower()]
     except KeyError:
         raise UserError(f"unknown emotion {name!r}; choose one of: {', '.join(EMOTIONS)}") from None
+
+
+def shown(label: str, probabilities: dict[str, float], n: int = 3) -> str:
+    """A prediction as every command shows it: its label, then the `n` most likely emotions with
+    their probabilities, e.g. 'angry (angry 87%, sad 6%, calm 3%)' or 'uncertain (sad 45%, angry 22%)'."""
+    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])[:n]
+    return f"{label} (" + ", ".join(f"{emotion} {p:.0%}" for emotion, p in ranked) + ")"

@@ -216,12 +216,11 @@ def test_a_failed_run_creates_no_output_folder(inputs, tmp_path, capsys):       
     assert list(tmp_path.iterdir()) == []
 
 
-def test_keep_voice_on_silence_reports_no_speech(inputs, tmp_path, capsys):               # item 3
+def test_keep_voice_on_silence_is_refused_and_publishes_nothing(inputs, tmp_path, capsys):   # item 3
     code, out, err = _run("detect.py", [inputs / "silence.wav", "sad", "youngman", "--keep-voice",
                                         "--output-dir", tmp_path], capsys)
-    assert code == 0 and "Traceback" not in err
-    assert "self-check: no speech in the output, WER n/a" in out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.json", "1.wav"]
+    _assert_one_error(code, out, err, "no speech found (silent or too quiet), so there is no voice to keep")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("cli, index", [("detect.py", 12), ("predict.py", 1), ("train.py", 0),

@@ -103,18 +103,15 @@ def test_same_on_an_uncertain_input_speaks_neutral_and_says_so(converter, ravdes
     assert any("uncertain" in n and "fell back to neutral" in n for n in report["notes"])
 
 
-def test_silence_is_refused_but_keep_voice_still_works(converter, tmp_path):
+def test_silence_is_refused_with_or_without_keep_voice(converter, tmp_path):
     silence = tmp_path / "silence.wav"
     sf.write(silence, np.zeros(32000, np.float32), 16000)
     out = tmp_path / "out"
     with pytest.raises(UserError, match="no speech found.*--text.*--keep-voice"):
         converter.convert(silence, Request("happy", "youngman"), out)
+    with pytest.raises(UserError, match="no speech found.*no voice to keep.*--text"):
+        converter.convert(silence, Request("happy", "youngman", keep_voice=True), out)
     assert not out.exists() or _published(out) == []
-
-    report = converter.convert(silence, Request("happy", "youngman", keep_voice=True), out)
-    assert report["detected_emotion"] is None and report["transcript"] == ""
-    assert _published(out) == ["1.json", "1.wav"]
-    assert sf.info(out / "1.wav").duration == pytest.approx(2.0, abs=0.3)
 
 
 def _write_variants(folder, clip):
@@ -213,6 +210,8 @@ def test_the_summary_names_the_most_likely_emotion_behind_uncertain():
                         "wer": 0.0}}
     text = _summary(report)
     assert "detected emotion: uncertain (sad 45%, angry 22%, happy 11%)" in text
-    assert "self-check: heard as uncertain (most likely sad 45%, happy 11%), WER 0%" in text
+    assert "self-check: heard as uncertain (sad 45%, angry 22%, happy 11%), target happy 11%, WER 0%" in text
     report["check"] = dict(report["check"], predicted_label="sad")
-    assert "self-check: heard as sad (happy 11%), WER 0%" in _summary(report)
+    assert "self-check: heard as sad (sad 45%, angry 22%, happy 11%), target happy 11%, WER 0%" in _summary(report)
+    report["text_emotion"] = {"label": "sad", "probabilities": probabilities}
+    assert "text emotion: sad (sad 45%, angry 22%, happy 11%)" in _summary(report)

@@ -98,6 +98,9 @@ def test_readme_command_on_the_bundled_sample(tmp_path):
     report = json.loads(result.stdout)
     assert Path(report["output"]).is_file() and report["target_emotion"] == "happy"
     assert "loading emotion recogniser" in result.stderr      # progress while models load
+    stages = result.stderr.splitlines()                       # what runs, then how long it took
+    assert stages.index("transcribing…") < stages.index(f"asr took {report['timings_s']['asr']:.1f} s")
+    assert f"load_models took {report['timings_s']['load_models']:.1f} s" in stages
     assert "Traceback" not in result.stderr
 
 

@@ -128,6 +128,16 @@ def test_long_file_is_read_in_bounded_memory(tmp_path):
     assert len(reader.envelope()) == pytest.approx(seconds / ENVELOPE_S, abs=2)
 
 
+def test_overlapping_windows_say_each_segment_once(converter, multi):
+    """Windows overlap (4 s every 2 s); a segment's words go to the one window owning its centre,
+    never to two ("... by the door. by the door.")."""
+    t = analyse(multi[0], window_s=WINDOW, hop_s=HOP, converter=converter, progress=False)
+    said = [s.text for s in t.segments]
+    assert len(said) >= 3 and all("door" in text for text in said), said
+    assert " ".join(w for w in t.frame["words"] if w) == " ".join(said)
+    assert all(not w or w.count("door") <= 2 for w in t.frame["words"])   # a 4 s window holds two clips at most
+
+
 def test_asr_segments_words_text_emotion_writers_and_plot(converter, tmp_path):
     t = analyse("samples/sample.wav", segments="asr", converter=converter, progress=False)
     assert len(t.frame) == len(t.segments) >= 1

@@ -41,13 +41,12 @@ def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
 
 
 @pytest.mark.parametrize("voice", ["youngwoman", "piper"])     # inside Kokoro; post hoc for Piper
-def test_emotions_differ_from_neutral_in_the_profiles_direction(renderings, voice):
+def test_emotions_differ_from_neutral_in_the_profiles_direction(voice):
     if voice == "piper":
         VOICES["piper"] = Voice(engine="piper")
-        renderings = {(voice, e): synthesize(TEXT, emotion=e, voice=voice) for e in ("neutral", "angry")}
-    neutral = measure(*renderings[voice, "neutral"])
-    angry = measure(*renderings[voice, "angry"])
-    sad = measure(*synthesize(TEXT, emotion="sad", voice=voice, intensity="strong"))
+    neutral = measure(*synthesize(TEXT, emotion="neutral", voice=voice))
+    angry = measure(*synthesize(TEXT, emotion="angry", voice=voice, renderer="profile"))
+    sad = measure(*synthesize(TEXT, emotion="sad", voice=voice, intensity="strong", renderer="profile"))
     VOICES.pop("piper", None)
     assert sad["duration"] > 1.1 * neutral["duration"]                # profile: rate 0.79
     assert angry["f0_median"] > neutral["f0_median"] + 1               # profile: +3.4 st
@@ -123,3 +122,34 @@ def test_a_voice_speaks_its_other_languages_and_names_them_for_one_it_lacks():
     with pytest.raises(UserError, match=r"no voice for language 'de'; this voice speaks en, es, hi, it, pt;"
                                         r".*--set asr.language=en"):
         synthesize("Guten Tag.", voice="youngman", language="de")
+
+
+def test_cli_guesses_the_text_language_and_warns_when_told_another(tmp_path):
+    """Spanish text without --language is spoken in Spanish (Whisper hears Spanish words); with
+    --language en it is spoken as told, with a warning."""
+    from asr import load_asr
+    text = "Hola, ¿cómo estás? Me llamo María y vivo en Madrid."
+    done = _cli(text, "-o", str(tmp_path / "es.wav"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "note: the text looks Spanish; speaking it as es (--language sets it)"
+    heard = load_asr("whisper", "base", "auto").transcribe(str(tmp_path / "es.wav"))
+    assert heard.language == "es" and "madrid" in heard.text.lower(), heard.text
+    told = _cli(text, "--language", "en", "-o", str(tmp_path / "en.wav"))
+    assert told.returncode == 0 and (tmp_path / "en.wav").is_file()
+    assert told.stderr.startswith("warning: the text looks Spanish, not en; ") and "--language es" in told.stderr
+    english = _cli("We waited all afternoon, but nobody came.", "-o", str(tmp_path / "plain.wav"))
+    assert english.returncode == 0 and english.stderr == ""
+
+
+@pytest.mark.parametrize("text, language", [
+    ("We waited all afternoon, but nobody came to the meeting.", "en"),
+    ("Mañana vamos a la playa con mis amigos.", "es"),
+    ("Bonjour, je suis très content de vous voir.", "fr"),
+    ("Ciao, come stai? Io sono molto felice.", "it"),
+    ("Olá, eu estou muito feliz com você.", "pt"),
+    ("नमस्ते, आप कैसे हैं?", "hi"),
+    ("Hi.", None),                                  # too short to tell
+])
+def test_guess_language(text, language):
+    from tts.language import guess_language
+    assert guess_language(text) == language

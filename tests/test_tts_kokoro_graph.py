@@ -67,14 +67,14 @@ def test_energy_offset_moves_the_energy_contour(engine):
 def test_synthesize_puts_the_emotions_profile_on_the_contours(engine):
     from tts import synthesize
     from tts.render import profile
-    synthesize(TEXT, emotion="neutral", voice="youngwoman")
+    synthesize(TEXT, emotion="neutral", voice="youngwoman", renderer="profile")
     neutral = engine.last_contours[0]
-    synthesize(TEXT, emotion="angry", voice="youngwoman")
+    synthesize(TEXT, emotion="angry", voice="youngwoman", renderer="profile")
     angry = engine.last_contours[0]
     voiced = angry["f0_predicted"] > 50
     shift = np.median(12 * np.log2(angry["f0"][voiced] / angry["f0_predicted"][voiced]))
     assert abs(shift - profile("angry").pitch) < 0.5                 # +3.4 st, on the decoder's input
-    synthesize(TEXT, emotion="sad", voice="youngwoman", intensity="strong")
+    synthesize(TEXT, emotion="sad", voice="youngwoman", intensity="strong", renderer="profile")
     assert engine.last_contours[0]["durations"].sum() > 1.1 * neutral["durations"].sum()   # rate 0.79
 
 

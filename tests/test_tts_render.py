@@ -54,7 +54,7 @@ def test_intensity_interpolates_between_ravdess_levels():
 def test_rendering_moves_f0_and_duration_in_the_profiles_direction(neutral_clip, emotion):
     wav, sr = neutral_clip
     target = profile(emotion, "strong")
-    before, after = measure(wav, sr), measure(render_emotion(wav, sr, emotion, "strong"), sr)
+    before, after = measure(wav, sr), measure(render_emotion(wav, sr, emotion, "strong", renderer="profile"), sr)
     assert np.sign(after["f0_median"] - before["f0_median"]) == np.sign(target.pitch)
     assert after["f0_median"] - before["f0_median"] == pytest.approx(target.pitch, abs=1.0)
     assert np.sign(before["duration"] / after["duration"] - 1) == np.sign(target.rate - 1)
@@ -65,7 +65,7 @@ def test_rendering_moves_f0_and_duration_in_the_profiles_direction(neutral_clip,
 def test_rendering_lands_level_tilt_and_breathiness_on_the_profile(neutral_clip, emotion):
     wav, sr = neutral_clip
     target = profile(emotion, "strong")
-    before, after = measure(wav, sr), measure(render_emotion(wav, sr, emotion, "strong"), sr)
+    before, after = measure(wav, sr), measure(render_emotion(wav, sr, emotion, "strong", renderer="profile"), sr)
     assert after["energy"] - before["energy"] == pytest.approx(target.energy, abs=1.5)
     assert after["tilt"] - before["tilt"] == pytest.approx(target.tilt, abs=1.0)
     assert after["hnr"] - before["hnr"] == pytest.approx(target.hnr, abs=0.5)
@@ -74,7 +74,7 @@ def test_rendering_lands_level_tilt_and_breathiness_on_the_profile(neutral_clip,
 def test_render_keeps_length_without_rate_change_at_any_sample_rate(neutral_clip):
     wav, sr = neutral_clip
     wav44 = resample(wav, sr, 44100)
-    out = render_emotion(wav44, 44100, "SURPRISED", change_rate=False)
+    out = render_emotion(wav44, 44100, "SURPRISED", change_rate=False, renderer="profile")
     assert out.dtype == np.float32 and np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0
     assert abs(len(out) - len(wav44)) < 0.01 * 44100
     assert measure(out, 44100)["f0_median"] > measure(wav44, 44100)["f0_median"]

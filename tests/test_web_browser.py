@@ -52,6 +52,9 @@ def page(tmp_path_factory, url):
         page.set_default_timeout(180_000)       # the models are slow on a busy 2-core machine
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']")
+        assert page.inner_text("#convert-status") == "upload or record a recording first"  # why Convert is grey
+        page.wait_for_selector("#models[data-ready='1']")        # the models load as the server starts
+        assert page.inner_text("#models") == "models ready"
         page.folder = folder
         yield page
         browser.close()
@@ -107,6 +110,21 @@ def test_record_from_the_microphone(page):
     assert page.locator("#error").is_hidden()
     heard = page.inner_text("#result-transcript")
     assert wer(WORDS, heard) <= 0.5, heard      # the recording may start or stop inside a word
+    assert page.locator("#converted").is_hidden(), "the previous recording's conversion is still shown"
+
+
+def test_phone_width_has_no_sideways_scrolling(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        fits = """() => document.documentElement.scrollWidth <= window.innerWidth &&
+            [...document.querySelectorAll('.emotion')].every((box) => box.scrollWidth <= box.clientWidth)"""
+        assert page.evaluate(fits), "the page scrolls sideways at 390 px"
+        page.evaluate("""() => showEmotion(document.getElementById('result-emotion'),   // the longest words shown
+            { label: 'uncertain', top: 'surprised', probabilities: { surprised: 0.24 } })""")
+        assert page.evaluate(fits), "'uncertain' overflows its box at 390 px"
+        page.screenshot(path=str(page.folder / "phone.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1100, "height": 1000})
 
 
 def test_live_mode_transcript_grows(page):
@@ -118,6 +136,8 @@ def test_live_mode_transcript_grows(page):
     page.screenshot(path=str(page.folder / "live.png"), full_page=False)
     page.click("#live-button")
     page.wait_for_function("document.getElementById('live-button').textContent === 'Start listening'")
+    page.wait_for_function("document.getElementById('live-heard').textContent.startsWith('stopped after')")
+    assert page.inner_text("#live-word") == "STOPPED" and page.get_attribute("#live-emotion", "data-emotion") is None
     final = page.inner_text("#live-transcript")
     assert len(final) > len(first)
     assert "waited all afternoon" in final.lower() and page.locator("#error").is_hidden()

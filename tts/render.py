@@ -12,6 +12,10 @@ an emotion differs from the same actor's neutral speech:
 Pitch, range and rate are applied by PSOLA (Praat); energy and tilt by one zero-phase filter;
 breathiness by mixing in noise shaped like the speech itself. No vocoder resynthesis, so the
 voice keeps its quality. `render_emotion` works on any speaker, language and sample rate.
+
+That is the `profile` renderer. The default, `contour`, moves the utterance frame by frame with
+the emotion model learned from real parallel takes (tts/emotion_model.py): its pitch contour and
+local timing by PSOLA, its energy contour and voice quality (band shape) by a time-varying filter.
 """
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
@@ -100,18 +104,32 @@ def profile(emotion: str, intensity: str | float = "normal") -> Prosody:
                       for f in fields(Prosody)})
 
 
-def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
-                   change_rate: bool = True) -> np.ndarray:
-    """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate.
+RENDERERS = ("contour", "profile")
 
-    `change_rate=False` leaves the timing alone (for engines that already set the rate).
+
+def check_renderer(renderer: str) -> str:
+    if renderer not in RENDERERS:
+        raise UserError(f"unknown renderer {renderer!r}; use contour (the learned emotion model) or profile")
+    return renderer
+
+
+def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
+                   change_rate: bool = True, renderer: str = "contour", emotion_model=None) -> np.ndarray:
+    """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate, same voice.
+
+    `renderer`: `contour` (the learned emotion model, frame by frame; `emotion_model` names its
+    checkpoint folder, default the shipped one) or `profile` (the emotion's global profile).
+    `change_rate=False` leaves the timing alone (for engines that already set it).
     """
-    p = profile(emotion, intensity)
+    emotion, level = normalise_emotion(emotion), parse_intensity(intensity)
     wav = np.asarray(wav, dtype=np.float32)
     if wav.ndim != 1 or not np.all(np.isfinite(wav)):
         raise AudioError("render_emotion needs a finite mono waveform (1-D); average the channels first")
     if len(wav) < MIN_DURATION * sr:
         return wav                                         # too short to carry prosody
+    if check_renderer(renderer) == "contour":
+        return render_contours(wav, sr, emotion, level, change_rate, emotion_model)
+    p = profile(emotion, intensity)
     if not change_rate:
         p = Prosody(**{**asdict(p), "rate": 1.0})
     if p == Prosody():
@@ -122,6 +140,66 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
     out = _voice_quality(out, sr, p, _mean_hnr(wav, sr) + p.hnr)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
+
+
+def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float,
+                    change_rate: bool = True, emotion_model=None) -> np.ndarray:
+    """The emotion model's frame-by-frame change applied to a recording: pitch contour and local
+    timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
+    from tts.contours import HOP, OUTPUTS, analyse
+    from tts.emotion_model import CHECKPOINT, load
+    contours = analyse(wav, sr)
+    edit = load(emotion_model or CHECKPOINT).edit(contours.f0, contours.energy, emotion, intensity)
+    if not edit.any():
+        return wav
+    stretch = np.exp(edit[:, OUTPUTS.index("stretch")]) if change_rate else np.ones(len(edit))
+    out = _psola_contours(wav, sr, contours.f0, edit[:, OUTPUTS.index("pitch")], stretch)
+    times = np.concatenate([[0.0], np.cumsum(stretch[:-1])]) * HOP
+    out = post_filter(out, sr, times, edit[:, OUTPUTS.index("energy")], edit[:, OUTPUTS.index("band0"):])
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
+
+
+def _psola_contours(wav: np.ndarray, sr: int, f0: np.ndarray, pitch: np.ndarray, stretch: np.ndarray) -> np.ndarray:
+    """PSOLA with a new pitch point on every voiced 10-ms frame and a duration point every frame."""
+    from parselmouth.praat import call
+    from tts.contours import HOP, VOICED_HZ
+    sound = _sound(wav, sr)
+    manipulation = call(sound, "To Manipulation", 0.01, PITCH_FLOOR, PITCH_CEILING)
+    voiced = np.flatnonzero(f0 > VOICED_HZ)
+    if len(voiced):
+        tier = call("Create PitchTier", "emotion", 0, sound.duration)
+        for i in voiced:
+            call(tier, "Add point", i * HOP, float(np.clip(f0[i] * 2 ** (pitch[i] / 12), PITCH_FLOOR, PITCH_CEILING)))
+        call([manipulation, tier], "Replace pitch tier")
+    if np.any(np.abs(stretch - 1) > 1e-3):
+        durations = call("Create DurationTier", "emotion", 0, sound.duration)
+        for i in range(0, len(stretch), 2):
+            call(durations, "Add point", i * HOP, float(stretch[i]))
+        call([manipulation, durations], "Replace duration tier")
+    return call(manipulation, "Get resynthesis (overlap-add)").values[0].astype(np.float32)
+
+
+def post_filter(wav: np.ndarray, sr: int, times: np.ndarray, energy: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """A time-varying filter: at each time in `times` (s), raise the level by `energy` dB and the
+    bands of tts.contours.BAND_EDGES by `bands` dB relative to the frame (its voice quality),
+    interpolated over time and frequency; the band shape keeps the frame's level."""
+    from scipy.signal import istft, stft
+    from tts.contours import BAND_EDGES
+    x = np.asarray(wav, np.float64)
+    size = 2 ** int(np.ceil(np.log2(0.032 * sr)))
+    freqs, frame_times, spec = stft(x, fs=sr, nperseg=size, noverlap=size * 3 // 4)
+    centres = np.sqrt(np.maximum(BAND_EDGES[:-1], 100) * np.array(BAND_EDGES[1:]))
+    level = np.interp(frame_times, times, np.clip(energy, -20, 20))
+    shape = np.stack([np.interp(frame_times, times, np.clip(b, -12, 12)) for b in np.asarray(bands).T], axis=1)
+    log_f = np.log(np.maximum(freqs, 50))
+    curve = np.stack([np.interp(log_f, np.log(centres), row) for row in shape], axis=1)   # [freqs, frames]
+    power = np.abs(spec) ** 2
+    shaped = (power * 10 ** (curve / 10)).sum(axis=0) + 1e-20
+    keep = 10 * np.log10((power.sum(axis=0) + 1e-20) / shaped)        # the band shape alone changes no level
+    gain = 10 ** ((curve + keep + level) / 20)
+    _, y = istft(spec * gain, fs=sr, nperseg=size, noverlap=size * 3 // 4)
+    return y[:len(x)].astype(np.float32) if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y))).astype(np.float32)
 
 
 def _sound(wav: np.ndarray, sr: int):

@@ -7,7 +7,8 @@ import numpy as np
 from core.errors import UserError
 from core.labels import normalise_emotion
 from tts.engines import load_engine
-from tts.render import PITCH_CEILING, PITCH_FLOOR, Prosody, parse_intensity, profile, render_emotion, spectral_gain
+from tts.render import (PITCH_CEILING, PITCH_FLOOR, Prosody, check_renderer, parse_intensity, profile,
+                        render_emotion, spectral_gain)
 from tts.text import prepare
 from tts.voices import get_voice
 
@@ -17,21 +18,23 @@ LEVEL = -26.0             # dBFS RMS of the active speech before the emotion's e
 
 def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
                intensity: str | float = "normal", engine: str | None = None,
-               language: str = "en") -> tuple[np.ndarray, int]:
+               language: str = "en", renderer: str = "contour") -> tuple[np.ndarray, int]:
     """Speak `text` (in `language`, ISO 639-1) with `emotion` in `voice`; returns (float32 mono
     waveform, sample rate).
 
     `intensity`: see `parse_intensity`. `engine` overrides the voice's own engine with one
     listed under its `engines` (e.g. emotivoice). Engines with `prosody_inside` (Kokoro) render
-    the emotion's timing, F0 and energy inside the synthesis; the others get `render_emotion`.
+    the emotion inside the synthesis: with `renderer` `contour` (default) the emotion model's
+    frame-by-frame timing and pitch, then its energy and voice quality; with `profile` the
+    emotion's global profile. The other engines get `render_emotion` with the profile.
     """
-    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine, language)
+    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine, language, renderer)
     return np.concatenate(list(chunks)), sr
 
 
 def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwoman",
                       intensity: str | float = "normal", engine: str | None = None,
-                      language: str = "en") -> tuple[Iterator[np.ndarray], int]:
+                      language: str = "en", renderer: str = "contour") -> tuple[Iterator[np.ndarray], int]:
     """`synthesize`, sentence by sentence: (an iterator of float32 chunks, sample rate).
 
     Names and text are checked and the engine loaded at the call; each sentence is spoken,
@@ -42,14 +45,20 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     emotion, spec, intensity = normalise_emotion(emotion), get_voice(voice), parse_intensity(intensity)
     language = str(language).strip().lower()
     name, speaker, model = resolve_engine(voice, engine, language)
+    check_renderer(renderer)
     sentences = prepare(text, language)
     tts = load_engine(name, model)
     native = emotion in tts.native_emotions
     inside = getattr(tts, "prosody_inside", False) and not native
+    contour = inside and renderer == "contour" and emotion != "neutral" and intensity > 0
     prosody = Prosody() if native else profile(emotion, intensity)
     own = name == spec.engine
     rate = spec.rate * (1.0 if inside else prosody.rate)
     extra = {"prosody": prosody, "pitch": spec.pitch if own else 0.0} if inside else {}
+    levels = []                 # the emotion model's mean energy change of each sentence, dB
+    if contour:
+        prosody = Prosody(rate=prosody.rate)          # only the sentence pause keeps the profile's rate
+        extra = {"pitch": spec.pitch if own else 0.0, "contour_edit": _contour_edit(emotion, intensity, levels)}
     pause = np.zeros(int(SENTENCE_PAUSE / (spec.rate * prosody.rate) * tts.sample_rate), np.float32)
 
     def chunks() -> Iterator[np.ndarray]:
@@ -63,14 +72,31 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
                 if own:
                     wav = _fit_voice(wav, tts.sample_rate, 0.0 if inside else spec.pitch, spec.formant)
                 wav = _level(wav)
-                if inside:
+                if contour:
+                    wav = spectral_gain(wav, tts.sample_rate, levels[-1], 0.0)
+                elif inside:
                     wav = spectral_gain(wav, tts.sample_rate, prosody.energy, prosody.tilt)
                 elif not native:
-                    wav = render_emotion(wav, tts.sample_rate, emotion, intensity, change_rate=False)
+                    wav = render_emotion(wav, tts.sample_rate, emotion, intensity, change_rate=False, renderer="profile")
             yield wav.astype(np.float32)
         if not sound:
             raise UserError(f"the {name} engine produced no sound for {text!r}; give words it can read")
     return chunks(), tts.sample_rate
+
+
+def _contour_edit(emotion: str, intensity: float, levels: list[float]):
+    """The emotion model as the engine's `contour_edit`; each sentence's mean energy change over
+    its speech goes to `levels` (the level itself is set after the voice is levelled)."""
+    from tts.contours import OUTPUTS, speech_span
+    from tts.emotion_model import load
+    model = load()
+
+    def edit(f0: np.ndarray, energy: np.ndarray) -> np.ndarray:
+        changes = model.edit(f0, energy, emotion, intensity)
+        start, end = speech_span(energy)
+        levels.append(float(changes[start:end, OUTPUTS.index("energy")].mean()) if end > start else 0.0)
+        return changes
+    return edit
 
 
 def resolve_engine(voice: str, engine: str | None = None,

@@ -25,6 +25,9 @@ class LiveConfig:
     max_chunk_s: Annotated[float, Range(0.1, 60)] = 10.0        # a longer chunk is refused (the page sends only the newest)
     asr_options: dict[str, Any] = field(default_factory=lambda: {"threads": 1, "beam_size": 1})
     # live mode's own ASR instance (the detect config's backend and model) with these options
+    max_behind_s: float = 15.0          # untranscribed audio older than this is skipped (the page says so)
+    max_rtf: float = 1.0                # a transcription slower than this times real time switches
+    fallback_model: str | None = "tiny.en"  # live ASR to this faster model, once (null: never)
 
     def __post_init__(self):
         if self.max_chunk_s < self.update_s:

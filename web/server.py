@@ -6,16 +6,20 @@
     POST /api/s/TOKEN/convert            JSON {emotion, speaker, intensity, keep_voice, text}
                                          -> detect.py's report + URLs of N.wav, N.json, N.png
     GET  /api/s/TOKEN/files/NAME         a file of that session only
+    GET  /api/status                     -> {ready, error}: whether the models have loaded
     POST /api/s/TOKEN/live/start | chunk?sr=R (body: 16-bit PCM) | stop -> emotion, transcript
 Every refusal is JSON {"error": "error: ..."} with a 4xx status.
 """
 import contextlib
 import functools
+import os
 import re
 import secrets
+import signal
 import socket
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +38,7 @@ from core.labels import EMOTIONS
 from convert.config import DetectConfig
 from convert.pipeline import ASR_SR, Converter, Request
 from web.config import AppConfig
-from web.live import LiveStream, ModelLocks, prediction_dict
+from web.live import LiveAsr, LiveStream, ModelLocks, prediction_dict
 from web.sessions import Session, Sessions
 from web.uploads import FORMATS, RequestError, check_name, decode, receive
 
@@ -64,19 +68,34 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     @functools.cache
     def _live_asr():
         from asr import load_asr
-        return load_asr(detect.asr.backend, detect.asr.model, detect.asr.language, **config.live.asr_options)
+        live = config.live
+        load = lambda model: load_asr(detect.asr.backend, model, detect.asr.language, **live.asr_options)
+        return LiveAsr(load, detect.asr.model, live.fallback_model, live.max_rtf)
 
     def live_asr():
         """Live mode's own ASR model (its own threads), loaded once."""
         with live_lock:
             return _live_asr()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        def load():
+    loading = {"ready": False, "error": None}       # what GET /api/status tells the page
+
+    def load():
+        """Every model, once, at start-up; the log and the page say when they are ready."""
+        started = time.perf_counter()
+        converter.say("loading models… (requests wait for them)")
+        try:
             with locks:
                 converter.load()
             live_asr()
+        except Exception as e:                  # a request that needs the model will say it again
+            loading["error"] = f"error: loading the models failed ({type(e).__name__}: {e})"
+            converter.say(loading["error"])
+            return
+        loading["ready"] = True
+        converter.say(f"models ready ({time.perf_counter() - started:.0f} s)")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
         threading.Thread(target=load, daemon=True).start()
         yield
         asr_pool.shutdown(wait=False, cancel_futures=True)
@@ -107,12 +126,21 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     async def page():
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/favicon.ico")
+    async def favicon():
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/api/status")
+    async def status():
+        return loading
+
     @app.get("/api/options")
     async def options():
         return {"emotions": list(EMOTIONS), "voices": voice_names(), "intensities": ["normal", "strong"],
                 "formats": list(FORMATS), "max_mb": config.upload.max_mb,
                 "max_duration_s": config.upload.max_duration_s, "update_s": config.live.update_s,
-                "max_chunk_s": config.live.max_chunk_s}
+                "max_chunk_s": config.live.max_chunk_s, "segment_s": config.live.segment_s,
+                "asr_model": detect.asr.model}
 
     @app.post("/api/session")
     async def new_session():
@@ -194,8 +222,8 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     async def live_start(token: str):
         session = sessions.get(token)
         asr = await run_in_threadpool(live_asr)
-        session.live = LiveStream(converter, locks.ser, asr, asr_pool,
-                                  config.live.emotion_window_s, config.live.segment_s)
+        session.live = LiveStream(converter, locks.ser, asr, asr_pool, config.live.emotion_window_s,
+                                  config.live.segment_s, config.live.max_behind_s)
         return session.live.state()
 
     @app.post("/api/s/{token}/live/chunk")
@@ -224,15 +252,31 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Serve `app` until Ctrl-C; a port that cannot be had is a one-line error."""
+    """Serve `app` until SIGTERM or SIGINT (Ctrl-C); a port that cannot be had is a one-line error.
+    A signal ends the process at once: the sessions' folders are deleted, and requests still
+    running (a transcription, a conversion) abandoned, their threads not joined (os._exit)."""
     import uvicorn
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
             probe.bind((host, port))
         except OSError as e:
             raise UserError(f"cannot listen on {host}:{port} ({e.strerror}); choose another --port or --host")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)     # not the main thread: no signal handlers
+    thread.start()
     print(f"serving on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    while thread.is_alive() and not stop.wait(0.2):
+        pass
+    server.should_exit = True
+    thread.join(timeout=0.5)            # idle connections close; running requests are not waited for
+    app.state.sessions.close_all()
+    if not stop.is_set():
+        raise UserError(f"could not serve on {host}:{port}; choose another --port or --host")
+    print("stopped; the session folders are deleted", file=sys.stderr, flush=True)
+    os._exit(0)
 
 
 @contextlib.contextmanager

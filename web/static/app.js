@@ -11,6 +11,9 @@ async function api(path, init = {}) {
 }
 const session = (path) => `/api/s/${token}/${path}`;
 
+// A probability as every line of the app and the commands write it: "87%".
+const percent = (p) => `${Math.round(100 * p)}%`;
+
 function showError(error) {
   $("error").textContent = error ? String(error.message || error) : "";
   $("error").hidden = !error;
@@ -29,8 +32,8 @@ function showEmotion(box, prediction, idle = "no speech") {
   }
   const uncertain = !(prediction.label in prediction.probabilities);
   box.classList.add(uncertain ? "uncertain" : prediction.top);
-  word.textContent = uncertain ? `${prediction.label} (${prediction.top}?)` : prediction.label;
-  confidence.textContent = `${Math.round(100 * prediction.probabilities[prediction.top])} %`;
+  word.textContent = prediction.label;
+  confidence.textContent = (uncertain ? `${prediction.top} ` : "") + percent(prediction.probabilities[prediction.top]);
   box.dataset.emotion = prediction.top;
 }
 
@@ -38,16 +41,45 @@ function showBars(table, probabilities) {
   table.replaceChildren(...Object.entries(probabilities).sort((a, b) => b[1] - a[1]).map(([label, p]) => {
     const row = document.createElement("tr");
     row.innerHTML = `<td>${label}</td><td class="bar"><div class="fill" style="width:${(100 * p).toFixed(1)}%"></div></td>` +
-                    `<td>${Math.round(100 * p)} %</td>`;
+                    `<td>${percent(p)}</td>`;
     return row;
   }));
 }
 
+// ---- the models load when the server starts; the page says when they are ready ----
+const models = { ready: false };
+async function watchModels() {
+  try {
+    Object.assign(models, await api("/api/status"));
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (models.error) return showError(models.error);
+  $("models").textContent = models.ready ? "models ready" : "loading models… (the first request waits for them)";
+  $("models").dataset.ready = models.ready ? "1" : "0";
+  if (!models.ready) setTimeout(watchModels, 1000);
+}
+
+// A long request's status line counts the seconds it has run; returns the function that stops it.
+function ticking(element, text) {
+  const started = performance.now();
+  const show = () => { element.textContent = `${text} ${Math.round((performance.now() - started) / 1000)} s`; };
+  show();
+  const timer = setInterval(show, 1000);
+  return () => clearInterval(timer);
+}
+
 // ---- analyse an upload or a recording ----
+const NO_RECORDING = "upload or record a recording first";
 async function analyse(blob, name) {
   showError(null);
-  $("analyse-status").textContent = `analysing ${name}…`;
+  const done = ticking($("analyse-status"), models.ready ? `analysing ${name}…`
+    : `${name} waits for the models to load, then is analysed…`);
   $("convert-button").disabled = true;
+  $("convert-status").textContent = `wait for the analysis of ${name}`;
+  $("converted").hidden = true;                 // the last conversion was of the previous recording
+  $("converted-audio").removeAttribute("src");
   try {
     if (blob.size > options.max_mb * 1e6) throw new Error(`error: ${name} is larger than ${options.max_mb} MB; send a shorter recording`);
     const result = await api(session(`analyse?name=${encodeURIComponent(name)}`), { method: "POST", body: blob });
@@ -61,9 +93,13 @@ async function analyse(blob, name) {
     $("result").hidden = false;
     $("analyse-status").textContent = `${name}: ${result.duration_s.toFixed(1)} s`;
     $("convert-button").disabled = false;
+    $("convert-status").textContent = "";
   } catch (error) {
     $("analyse-status").textContent = "";
+    $("convert-status").textContent = NO_RECORDING;
     showError(error);
+  } finally {
+    done();
   }
 }
 
@@ -71,7 +107,7 @@ function showTimeline(timeline) {
   $("timeline").hidden = !timeline;
   if (!timeline) return;
   const summary = timeline.summary, share = Object.entries(summary.share).filter(([, p]) => p > 0).sort((a, b) => b[1] - a[1]);
-  $("timeline-summary").textContent = share.map(([label, p]) => `${label} ${Math.round(100 * p)} %`).join(", ") +
+  $("timeline-summary").textContent = share.map(([label, p]) => `${label} ${percent(p)}`).join(", ") +
     (summary.longest.label ? `; longest: ${summary.longest.label} for ${summary.longest.duration_s.toFixed(0)} s` : "") +
     `; ${summary.changes_per_minute.toFixed(1)} changes a minute`;
   $("timeline-picture").src = timeline.picture_url;
@@ -113,7 +149,7 @@ async function convert(event) {
   event.preventDefault();
   showError(null);
   $("convert-button").disabled = true;
-  $("convert-status").textContent = "converting…";
+  const done = ticking($("convert-status"), "converting…");
   const intensity = $("intensity").value;
   try {
     const result = await api(session("convert"), {
@@ -135,6 +171,7 @@ async function convert(event) {
     $("convert-status").textContent = "";
     showError(error);
   } finally {
+    done();
     $("convert-button").disabled = false;
   }
 }
@@ -185,18 +222,31 @@ function showLive(state) {
   $("live-transcript").textContent = state.transcript;
   $("live-heard").textContent = `${state.heard_s.toFixed(0)} s heard`;
   $("live-emotion").dataset.updated = String(performance.now());
+  showTranscribing(state);
+}
+
+// How the transcript keeps up: running, how far behind, what was skipped, a switch to a faster model.
+function showTranscribing(state) {
+  const notes = [];
+  if (state.transcribing) notes.push(state.behind_s >= 1.5 * options.segment_s
+    ? `transcribing… falling behind by ${state.behind_s.toFixed(0)} s` : "transcribing…");
+  if (state.skipped_s > 0) notes.push(`the machine is too slow: ${state.skipped_s.toFixed(0)} s of speech were skipped (…)`);
+  if (state.asr_model !== options.asr_model) notes.push(`switched to the faster ${state.asr_model} speech model`);
+  $("live-asr").textContent = notes.join("; ");
 }
 
 async function sendLive() {
   if (!live || live.busy || !live.blocks.length) return;
-  live.busy = true;
+  const current = live;                 // an answer that comes after Stop is not shown
+  current.busy = true;
   try {
     const pcm = takePcm();
-    showLive(await api(session(`live/chunk?sr=${live.context.sampleRate}`), { method: "POST", body: pcm.buffer }));
+    const state = await api(session(`live/chunk?sr=${current.context.sampleRate}`), { method: "POST", body: pcm.buffer });
+    if (live === current) showLive(state);
   } catch (error) {
-    showError(error);
+    if (live === current) showError(error);
   } finally {
-    if (live) live.busy = false;
+    current.busy = false;
   }
 }
 
@@ -207,10 +257,15 @@ async function stopLive() {
   stopping.stream.getTracks().forEach((track) => track.stop());
   await stopping.context.close();
   $("live-button").textContent = "Start listening";
+  showEmotion($("live-emotion"), null, "stopped");      // never the last emotion as if still live
+  $("live-heard").textContent = "stopped; finishing the transcript…";
   try {
     const state = await api(session("live/stop"), { method: "POST" });
-    showLive(state);
+    $("live-transcript").textContent = state.transcript;
+    $("live-heard").textContent = `stopped after ${state.heard_s.toFixed(0)} s`;
+    showTranscribing(state);
   } catch (error) {
+    $("live-heard").textContent = "stopped";
     showError(error);
   }
 }
@@ -232,6 +287,8 @@ async function init() {
   $("record-button").addEventListener("click", toggleRecording);
   $("convert-form").addEventListener("submit", convert);
   $("live-button").addEventListener("click", () => (live ? stopLive() : startLive()));
+  $("convert-status").textContent = NO_RECORDING;
   document.body.dataset.ready = "1";
+  watchModels();
 }
 init();
