@@ -7,14 +7,23 @@ the emotion live while someone speaks.
 import argparse
 import sys
 
+from core.cli import ArgumentParser
+
+
+def port_arg(value: str) -> int:
+    """An argparse type for a TCP port: 1 to 65535."""
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port; give 1 to 65535")
+    return int(value)
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description="Serve the local web app (offline): upload or record speech, see the emotion, "
                     "transcript and pictures, convert it, or follow the emotion live.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    parser.add_argument("--port", type=port_arg, default=7860, help="port, 1 to 65535 (default: 7860)")
     parser.add_argument("--config", default="configs/app.yaml",
                         help="limits and models (default: configs/app.yaml)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -29,10 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     from web.config import AppConfig
     config = load_config(args.config, AppConfig, args.set)
     detect = load_config(config.detect, DetectConfig)
+    from asr import check_options
+    check_options(detect.asr.backend, config.live.asr_options, args.config, "live.asr_options.")
     from convert import Converter
     from web.server import create_app, serve   # FastAPI and the stages load once the arguments are valid
     converter = Converter(detect, say=lambda message: print(message, file=sys.stderr, flush=True))
-    serve(create_app(config, detect, converter), args.host, args.port)
+    app = create_app(config, detect, converter)
+    try:
+        serve(app, args.host, args.port)
+    finally:                    # also when the port or host cannot be had
+        app.state.sessions.close_all()
     return 0
 
 

@@ -5,7 +5,7 @@
     t = asr_model.transcribe("speech.flac")        # or a float32 mono waveform at 16 kHz
     t.text, t.language, t.segments
 """
-from asr.transcribe import BACKENDS, NoSpeechWarning, Segment, Transcript, load_asr, transcribe
+from asr.transcribe import BACKENDS, NoSpeechWarning, Segment, Transcript, check_options, load_asr, transcribe
 from asr import whisper, paddlespeech  # noqa: F401  (register the backends)
 
-__all__ = ["BACKENDS", "NoSpeechWarning", "Segment", "Transcript", "load_asr", "transcribe"]
+__all__ = ["BACKENDS", "NoSpeechWarning", "Segment", "Transcript", "check_options", "load_asr", "transcribe"]

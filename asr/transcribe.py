@@ -76,6 +76,11 @@ class ASRModel:
         return Transcript(text, language or "", segments, round(source.duration, 3))
 
 
+def check_options(backend: str, options: dict, source: str, prefix: str = "options.") -> None:
+    """Validate `options` for `backend` as loading it would, without loading a model (ConfigError)."""
+    from_dict(BACKENDS.get(backend).Options, options, source, prefix)
+
+
 def load_asr(backend: str = "whisper", model: str | None = None, language: str = "en", **options) -> ASRModel:
     """Load a backend once; `options` are its settings (e.g. beam_size=5 for Whisper)."""
     return BACKENDS.get(backend)(model, language, **options)

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from core.audio import load_audio, resample
+from core.audio import check_input, load_audio, resample
 from core.errors import AudioError
 
 SR = 16000
@@ -44,6 +44,7 @@ class Source:
             yield from _slices(self._check_array())
             return
         path = Path(self.audio)
+        check_input(path)                      # a FIFO would block the opening below
         info = _soundfile_info(path)
         if info is None or info.duration <= BLOCK_S:
             wav, _ = load_audio(path, sr=SR)   # clear errors for missing, empty, corrupt files

@@ -353,9 +353,7 @@ def expand_inputs(audio: str | Path) -> tuple[list[Path], bool]:
         if not rows or "path" not in rows[0]:
             raise UserError(f"{audio}: a manifest needs a 'path' column and at least one row")
         return [audio.parent / row["path"] for row in rows], True
-    if not audio.exists():
-        raise AudioError(f"{audio}: no such file or folder; check the path")
-    return [audio], False
+    return list_audio([audio]), False
 
 
 class _Clock:

@@ -6,6 +6,7 @@ import tempfile
 from argparse import Namespace
 from functools import partial
 
+from core.cli import execution_overrides
 from core.config import load_config
 from core.errors import UserError
 from core.execute import Executor, cached, check_scheduler, default_workers
@@ -18,10 +19,10 @@ THREADS_PER_CONVERSION = 4      # what the stages' models use (core.threads.cpu_
 
 
 def detect(args: Namespace) -> int:
-    """Run detect.py; returns the exit code (1 when any input of a batch failed)."""
+    """Run detect.py; returns the exit code (1 when some inputs of a batch failed; none converted
+    is a UserError)."""
     signal.signal(signal.SIGTERM, _interrupt)      # `kill` cleans up like Ctrl-C does
-    overrides = args.set + [f"batch.{key}={value}" for key in ("scheduler", "workers")
-                            if (value := vars(args)[key]) is not None]
+    overrides = args.set + execution_overrides(args, "batch")
     config = load_config(args.config, DetectConfig, overrides)
     check_scheduler(config.batch.scheduler)
     if args.no_check:
@@ -98,6 +99,8 @@ def _batch(config: DetectConfig, files: list, request: Request, args: Namespace,
         folder = None if config.batch.scheduler else made_here
         executor.map(partial(convert_one, config, request, say, folder), files, on_result=publish_in_order,
                      progress=not args.quiet, desc="converting")
+    if not reports:     # each was named as it failed; the error line names the first reason
+        raise UserError(f"none of the {len(files)} inputs could be converted; the first: {failed[0][1]}")
     if args.json:
         print(json.dumps(reports, indent=2, ensure_ascii=False))
     if not args.quiet:

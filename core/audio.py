@@ -5,9 +5,13 @@ MP3 through libsndfile, other containers such as M4A through FFmpeg/PyAV) and `s
 which publishes a file atomically (streamed chunk by chunk if given chunks) and never
 overwrites an existing one. A failing disk (full, read-only, gone) is a one-line UserError.
 """
+import contextlib
 import errno
+import fcntl
+import glob
 import os
 import shutil
+import stat
 import struct
 import tempfile
 from pathlib import Path
@@ -21,6 +25,7 @@ from core.errors import AudioError, UserError
 _UMASK = os.umask(0o022)     # read once (setting it is the only way to read it)
 os.umask(_UMASK)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
+DC_OFFSET = 1e-3        # a mean above this is removed (recordings here have below 5e-4); it hides speech
 WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
                  ".mp3": ("MP3", "MPEG_LAYER_III")}     # what save_audio writes, by extension
 
@@ -31,15 +36,15 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
     `mono=False`: channels averaged, or the loudest channel if they cancel (anti-phase).
 
     `sr` resamples (soxr, high quality) to that rate; None keeps the file's rate.
-    Raises AudioError naming the file and the problem for missing, empty, truncated or
-    non-audio files and for clips shorter than `min_duration` seconds.
+    A DC offset (the mean of a channel) is removed. Raises AudioError naming the file and the
+    problem for missing, empty, truncated or non-audio files, FIFOs and devices, and for clips
+    shorter than `min_duration` seconds.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file; check the path")
-    if path.is_dir():
+    status = check_input(path)
+    if stat.S_ISDIR(status.st_mode):
         raise AudioError(f"{path}: is a folder, not an audio file")
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes); record or export it again")
     try:
         wav, file_sr = _read_soundfile(path)
@@ -53,6 +58,9 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
         raise AudioError(f"{path}: contains no audio samples; record or export it again")
     if not np.all(np.isfinite(wav)):
         raise AudioError(f"{path}: contains NaN or infinite samples; export it again")
+    offset = wav.mean(axis=0)
+    if np.any(np.abs(offset) > DC_OFFSET):
+        wav -= offset
     peak = max(float(wav.max()), -float(wav.min()))
     if peak > 1.0:
         wav /= peak
@@ -65,6 +73,25 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, mono: bool = True
     if duration < min_duration:
         raise AudioError(f"{path}: only {duration:.2f} s long; need at least {min_duration:g} s of speech")
     return np.ascontiguousarray(wav, dtype=np.float32), file_sr
+
+
+def check_input(path: Path) -> os.stat_result:
+    """`path`'s status, before anything opens it: AudioError when it is missing, a symbolic link
+    loop, or neither a regular file nor a folder (opening a FIFO blocks; a device never ends)."""
+    try:
+        status = path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise AudioError(f"{path}: symbolic link loop (the link leads back to itself); "
+                             f"point it at an audio file") from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise AudioError(f"{path}: no such file or folder; check the path") from None
+        raise AudioError(f"{path}: cannot read it ({_strerror(e)})") from None
+    if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(status.st_mode) else \
+            "a socket" if stat.S_ISSOCK(status.st_mode) else "a device"
+        raise AudioError(f"{path}: is {kind}, not an audio file; save the audio to a file first")
+    return status
 
 
 def _mix(wav: np.ndarray) -> np.ndarray:
@@ -209,6 +236,8 @@ class atomic_path:
     The publish step uses a hard link (fails if `path` exists) unless `overwrite` is set,
     so concurrent writers never clobber each other's files. A disk error (full, read-only)
     in the block or while publishing becomes a one-line UserError whose fix names `where`.
+    The writer holds a lock on its temporary file until it is published, so the temporary
+    files of `path` that nobody holds were left by a killed writer: entering removes them.
     """
 
     def __init__(self, path: Path, overwrite: bool = False, where: str = "another output path"):
@@ -217,11 +246,17 @@ class atomic_path:
     def __enter__(self) -> Path:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            sweep_temporary(self.path)
+            while True:
+                fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+                with contextlib.suppress(OSError):      # a file system without locks: nothing is swept
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                if os.fstat(fd).st_nlink:
+                    break
+                os.close(fd)        # another writer swept it between mkstemp and flock: make another
         except OSError as e:
             raise write_error(self.path, e, self.where) from None
-        os.close(fd)
-        self.tmp = Path(name)
+        self.fd, self.tmp = fd, Path(name)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -238,21 +273,36 @@ class atomic_path:
             raise write_error(self.path, e, self.where) from None
         finally:
             self.tmp.unlink(missing_ok=True)
+            os.close(self.fd)       # releases the lock
         if isinstance(exc, (OSError, sf.LibsndfileError)) and not isinstance(exc, FileExistsError):
             raise write_error(self.path, exc, self.where) from None
+
+
+def sweep_temporary(path: Path) -> None:
+    """Remove `atomic_path`'s temporary files of `path` that no writer holds (a killed one's)."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            fd = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)     # fails while its writer lives
+            stale.unlink()
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def list_audio(paths: list[str | os.PathLike]) -> list[Path]:
     """Expand files and folders (recursively) into a sorted list of audio files."""
     found: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        if stat.S_ISDIR(check_input(p).st_mode):
             files = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
             if not files:
                 raise AudioError(f"{p}: folder holds no audio files ({', '.join(AUDIO_EXTENSIONS)})")
             found.extend(files)
-        elif p.exists():
-            found.append(p)
         else:
-            raise AudioError(f"{p}: no such file or folder; check the path")
+            found.append(p)
     return found

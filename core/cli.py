@@ -67,9 +67,10 @@ def add_execution_options(parser, workers: str = "this machine's cores") -> None
 
 def execution_overrides(args, section: str) -> list[str]:
     """--scheduler/--workers as config overrides of `section`.scheduler/.workers, so they validate
-    like any key and the resolved config records them."""
-    out = [] if args.scheduler is None else [f"{section}.scheduler={args.scheduler}"]
-    return out + ([] if args.workers is None else [f"{section}.workers={args.workers}"])
+    like any key (an error names the option) and the resolved config records them."""
+    from core.config import Override
+    return [Override(f"{section}.{key}={value}", f"--{key} {value}") for key in ("scheduler", "workers")
+            if (value := getattr(args, key)) is not None]
 
 
 def _number(text: str) -> bool:

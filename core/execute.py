@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Callable, Hashable, Iterable
 
+from core.config import excerpt
 from core.errors import UserError
 from core.threads import cpu_threads
 
@@ -57,7 +58,7 @@ def idle_cores() -> float:
 def check_scheduler(address: str | None) -> str | None:
     """A Dask scheduler address as given by --scheduler or a config key, checked."""
     if address is not None and not _ADDRESS.match(address):
-        raise UserError(f"scheduler {address!r} is not a Dask address; give tcp://HOST:PORT, e.g. "
+        raise UserError(f"scheduler {excerpt(address)} is not a Dask address; give tcp://HOST:PORT, e.g. "
                         f"tcp://10.0.0.5:8786 (start one with: dask scheduler)")
     return address
 
@@ -69,6 +70,8 @@ class Executor:
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
                  min_items: int = MIN_CLUSTER_ITEMS):
         self.scheduler = check_scheduler(scheduler)
+        if workers is not None and workers < 1:
+            raise UserError(f"--workers {workers}: give 1 or more worker processes (1 = this process only)")
         self.workers, self.asked = workers or default_workers(), workers is not None
         self.min_items = min_items
         self.client = self.cluster = None

@@ -1,6 +1,7 @@
 """A name -> factory registry, one per stage (ser models, asr backends, tts engines)."""
 from typing import Callable, Generic, TypeVar
 
+from core.config import excerpt
 from core.errors import UserError
 
 T = TypeVar("T")
@@ -23,7 +24,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name.lower()]
         except KeyError:
-            raise UserError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}") from None
+            raise UserError(f"unknown {self.kind} {excerpt(name)}; choose one of: {', '.join(self.names())}") from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

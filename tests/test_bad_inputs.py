@@ -22,15 +22,18 @@ import asr.__main__
 import detect
 import predict
 import preprocess
+import timeline
 import train
 import tts.__main__
 from core.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIS = {"detect.py": detect.main, "predict.py": predict.main, "train.py": train.main,
-        "preprocess.py": preprocess.main, "asr": asr.__main__.main, "tts": tts.__main__.main}
+        "preprocess.py": preprocess.main, "asr": asr.__main__.main, "tts": tts.__main__.main,
+        "timeline.py": timeline.main}
 COMMANDS = {"detect.py": ["detect.py"], "predict.py": ["predict.py"], "train.py": ["train.py"],
-            "preprocess.py": ["preprocess.py"], "asr": ["-m", "asr"], "tts": ["-m", "tts"]}
+            "preprocess.py": ["preprocess.py"], "asr": ["-m", "asr"], "tts": ["-m", "tts"],
+            "timeline.py": ["timeline.py"]}
 
 
 @pytest.fixture(scope="module")

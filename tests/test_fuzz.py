@@ -89,3 +89,48 @@ def test_yaml_configs(tmp_path):
             pytest.fail(f"case {tried} (seed {SEED}): {type(e).__name__}: {e}\n{bytes(data)!r}")
         assert isinstance(cfg, DetectConfig) and 1 <= cfg.window_s <= 600, f"case {tried}"
     assert tried > 50
+
+
+def _hostile_value(rng: random.Random) -> str:
+    """An alias bomb (up to 9 levels of 9 aliases), or lists and mappings nested up to 200,000 deep."""
+    if rng.random() < 0.5:
+        width, levels = rng.randint(2, 9), rng.randint(1, 9)
+        value = "[&a0 [" + ",".join(["lol"] * width) + "]"
+        for i in range(1, levels + 1):
+            value += f", &a{i} [" + ",".join([f"*a{i - 1}"] * width) + "]"
+        return value + "]"
+    depth = rng.choice([rng.randint(1, 64), rng.randint(1, 200_000)])
+    opening, closing = rng.choice([("[", "]"), ("{a: ", "}"), ("[{b: ", "}]")])
+    return opening * depth + "1" + closing * depth
+
+
+def test_yaml_aliases_and_deep_nesting(tmp_path):
+    """Under any key, in a file or in --set: a one-line ConfigError of bounded length, at once
+    (issue 20: an alias bomb ran for minutes and grew to GBs; deep nesting was a RecursionError)."""
+    rng, deadline, tried = random.Random(SEED), time.monotonic() + FUZZ_S, 0
+    keys = ["window_s", "ser.window_s", "tts.voices", "asr.model", "ser", "text.weight", "nokey"]
+    path = tmp_path / "fuzz.yaml"
+    while time.monotonic() < deadline:
+        key, value = rng.choice(keys), _hostile_value(rng)
+        overrides = []
+        if rng.random() < 0.5:
+            overrides = [f"{key}={value}"]
+            path.write_text("ser:\n  config: configs/example.yaml\n")
+        else:
+            section, _, leaf = key.rpartition(".")
+            line = f"{section}:\n  {leaf}: {value}\n" if section else f"{key}: {value}\n"
+            path.write_text(("" if key.startswith("ser") else "ser:\n  config: configs/example.yaml\n") + line)
+        tried += 1
+        start = time.monotonic()
+        try:
+            load_config(path, DetectConfig, overrides)
+        except ConfigError as e:
+            message = str(e)
+        except Exception as e:
+            pytest.fail(f"case {tried} (seed {SEED}): {type(e).__name__}: {str(e)[:300]}")
+        else:
+            assert value.count("[") + value.count("{") <= 32 and "*" not in value, f"case {tried}"
+            continue
+        assert "\n" not in message and len(message) < 1000, f"case {tried}: {message[:300]}"
+        assert time.monotonic() - start < 5, f"case {tried} took {time.monotonic() - start:.1f} s"
+    assert tried > 20

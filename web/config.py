@@ -1,34 +1,50 @@
-"""The schema of configs/app.yaml: the models (detect.py's config) and the limits of app.py."""
+"""The schema of configs/app.yaml: the models (detect.py's config) and the limits of app.py.
+Every number has its range; live.asr_options are checked against the ASR backend by app.py."""
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from core.config import ExistingPath
+from core.config import ExistingPath, Range
+from core.errors import ConfigError
+
+POSITIVE = Range(0, low_open=True)
 
 
 @dataclass
 class UploadConfig:
-    max_mb: float = 50.0                # bigger uploads are refused before they are read whole
-    max_duration_s: float = 1800.0      # longer recordings are refused before they are decoded
+    max_mb: Annotated[float, Range(0, 4096, low_open=True)] = 50.0         # bigger uploads are refused
+                                                                            # before they are read whole
+    max_duration_s: Annotated[float, Range(0, 86400, low_open=True)] = 1800.0  # longer recordings are
+                                                                            # refused before they are decoded
 
 
 @dataclass
 class LiveConfig:
-    update_s: float = 1.0               # the page sends the microphone's audio this often
-    emotion_window_s: float = 3.0       # the emotion shown is that of the last this-many seconds
-    segment_s: float = 6.0              # the transcript is fixed in pieces of about this length
-    max_chunk_s: float = 10.0           # a longer chunk is refused (the page sends only the newest)
+    update_s: Annotated[float, Range(0.1, 10)] = 1.0            # the page sends the microphone's audio this often
+    emotion_window_s: Annotated[float, Range(0.5, 60)] = 3.0    # the emotion shown is that of the last this-many seconds
+    segment_s: Annotated[float, Range(1, 60)] = 6.0             # the transcript is fixed in pieces of about this length
+    max_chunk_s: Annotated[float, Range(0.1, 60)] = 10.0        # a longer chunk is refused (the page sends only the newest)
     asr_options: dict[str, Any] = field(default_factory=lambda: {"threads": 1, "beam_size": 1})
     # live mode's own ASR instance (the detect config's backend and model) with these options
     max_behind_s: float = 15.0          # untranscribed audio older than this is skipped (the page says so)
     max_rtf: float = 1.0                # a transcription slower than this times real time switches
     fallback_model: str | None = "tiny.en"  # live ASR to this faster model, once (null: never)
 
+    def __post_init__(self):
+        if self.max_chunk_s < self.update_s:
+            raise ConfigError(f"key 'live.max_chunk_s' ({self.max_chunk_s:g}) is below 'live.update_s' "
+                              f"({self.update_s:g}); every chunk would be refused")
+
 
 @dataclass
 class TimelineConfig:
-    min_duration_s: float = 20.0        # recordings at least this long also get a timeline
-    window_s: float = 4.0               # convert/timeline.py's windows
-    hop_s: float = 2.0
+    min_duration_s: Annotated[float, Range(0)] = 20.0       # recordings at least this long also get a timeline
+    window_s: Annotated[float, Range(1, 60)] = 4.0          # convert/timeline.py's windows
+    hop_s: Annotated[float, POSITIVE] = 2.0
+
+    def __post_init__(self):
+        if self.hop_s > self.window_s:
+            raise ConfigError(f"key 'timeline.hop_s' ({self.hop_s:g}) is above 'timeline.window_s' "
+                              f"({self.window_s:g}); need 0 < hop <= window")
 
 
 @dataclass
@@ -37,5 +53,6 @@ class AppConfig:
     upload: UploadConfig = field(default_factory=UploadConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
-    session_ttl_s: float = 3600.0       # an idle session's files are deleted after this
-    max_sessions: int = 32              # beyond this the longest-idle session is closed
+    session_ttl_s: Annotated[float, POSITIVE] = 3600.0      # an idle session's files are deleted after this
+    max_sessions: Annotated[int, Range(1, 10_000)] = 32     # beyond this a new session is refused (503) ...
+    evict_idle_s: Annotated[float, Range(0)] = 300.0        # ... unless one has been idle this long: it is closed

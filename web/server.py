@@ -62,7 +62,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     converter = converter or Converter(detect)
     locks = ModelLocks()
     asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
-    sessions = Sessions(config.session_ttl_s, config.max_sessions)
+    sessions = Sessions(config.session_ttl_s, config.max_sessions, config.evict_idle_s)
     live_lock = threading.Lock()
 
     @functools.cache

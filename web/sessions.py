@@ -1,6 +1,7 @@
 """Sessions: one per browser tab, named by an unguessable token, each with a private folder
 (mode 0700) under the server's own temporary folder. Idle sessions expire; everything is
-deleted when the server stops."""
+deleted when the server stops. When `max_sessions` are open, a new one may close only a
+session idle for `evict_idle_s`, else it is refused (503): no client can close pages in use."""
 import secrets
 import shutil
 import tempfile
@@ -22,8 +23,8 @@ class Session:
 
 
 class Sessions:
-    def __init__(self, ttl_s: float, max_sessions: int):
-        self.ttl_s, self.max_sessions = ttl_s, max_sessions
+    def __init__(self, ttl_s: float, max_sessions: int, evict_idle_s: float):
+        self.ttl_s, self.max_sessions, self.evict_idle_s = ttl_s, max_sessions, evict_idle_s
         self.root = Path(tempfile.mkdtemp(prefix="emotion-app-"))
         self.lock = threading.Lock()
         self.open: dict[str, Session] = {}
@@ -32,7 +33,11 @@ class Sessions:
         with self.lock:
             self._expire()
             if len(self.open) >= self.max_sessions:
-                self._close(min(self.open.values(), key=lambda s: s.seen))
+                idlest = min(self.open.values(), key=lambda s: s.seen)
+                if time.monotonic() - idlest.seen < self.evict_idle_s:
+                    raise RequestError(f"the server is busy ({self.max_sessions} pages open); "
+                                       f"try again in a few minutes", status=503)
+                self._close(idlest)
             token = secrets.token_urlsafe(18)
             folder = self.root / token
             folder.mkdir(mode=0o700)
