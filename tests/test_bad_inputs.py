@@ -178,14 +178,17 @@ CASES = [
 ]
 
 
-def _ids():
+def case_ids(cases) -> list[str]:
+    """'detect.py-3': the script and the case's number among that script's cases."""
     seen: dict[str, int] = {}
-    for cli, args, _ in CASES:
+    ids = []
+    for cli, *_ in cases:
         seen[cli] = seen.get(cli, 0) + 1
-        yield f"{cli}-{seen[cli]}"
+        ids.append(f"{cli}-{seen[cli]}")
+    return ids
 
 
-@pytest.mark.parametrize("cli, args, fragment", CASES, ids=list(_ids()))
+@pytest.mark.parametrize("cli, args, fragment", CASES, ids=case_ids(CASES))
 def test_bad_input_is_one_error_line_and_leaves_nothing(cli, args, fragment, inputs, tmp_path, monkeypatch, capsys):
     work = tmp_path / "work"
     work.mkdir()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from test_bad_inputs import COMMANDS, _assert_one_error, _run, _snapshot
+from test_bad_inputs import COMMANDS, _assert_one_error, _run, _snapshot, case_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEP = 200_000                  # levels of [ in the tester's 400 KB config (under the 1 MiB cap)
@@ -88,14 +88,7 @@ CASES = [
 ]
 
 
-def _ids():
-    seen: dict[str, int] = {}
-    for cli, args, _ in CASES:
-        seen[cli] = seen.get(cli, 0) + 1
-        yield f"{cli}-{seen[cli]}"
-
-
-@pytest.mark.parametrize("cli, args, fragment", CASES, ids=list(_ids()))
+@pytest.mark.parametrize("cli, args, fragment", CASES, ids=case_ids(CASES))
 def test_hostile_input_is_one_short_error_line(cli, args, fragment, hostile, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     args = [a.replace("{in}", str(hostile)).replace("{out}", str(tmp_path / "out")) for a in args]
