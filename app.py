@@ -7,7 +7,7 @@ the emotion live while someone speaks.
 import argparse
 import sys
 
-from core.cli import ArgumentParser
+from core.cli import ArgumentParser, add_config_options
 
 
 def port_arg(value: str) -> int:
@@ -24,10 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=port_arg, default=7860, help="port, 1 to 65535 (default: 7860)")
-    parser.add_argument("--config", default="configs/app.yaml",
-                        help="limits and models (default: configs/app.yaml)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set upload.max_mb=20 (repeatable)")
+    add_config_options(parser, "configs/app.yaml", what="limits and models", example="upload.max_mb=20")
     return parser.parse_args(argv)
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Recognise the emotion of audio files (or every audio file in folders).
+"""Recognise the emotion of audio files (or every audio file in folders), each read in windows of
+4 s every 2 s as detect.py, timeline.py and the app read them (so all give one label).
 
 Prints one line per file: path, label, confidence; or, with --json, a JSON list of
 {path, label, probabilities}. A file that cannot be used is skipped with a warning.
@@ -30,15 +31,13 @@ def main(argv=None):
     add_execution_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    from functools import partial
     from core.audio import list_audio
     from core.config import resolve_path
     from core.errors import UserError
-    from core.execute import Executor, cached
-    from ser.recognizer import file_features, load_recognizer
+    from core.execute import Executor
+    from ser.recognizer import recognise_files
     source, overrides = str(resolve_path(args.config).resolve()), tuple(args.set)
     executor = Executor(args.scheduler, args.workers)      # checks --scheduler before any model loads
-    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     files, skipped = [], []
     for arg in args.audio:
         try:
@@ -49,32 +48,23 @@ def main(argv=None):
         from convert.outputs import check_writable
         check_writable(Path(args.plots))
     with executor:
-        results = executor.map(partial(file_features, source, overrides), files,
-                               threaded=not all(fs.parallel for fs in rec.feature_sets))
-    paths, features = [], []
-    for path, (value, error) in zip(files, results):
-        if error is not None:
-            skipped.append(str(error))
-        else:
-            paths.append(path)
-            features.append(value)
-    for reason in skipped[0 if paths else 1:]:
+        found, failed = recognise_files(source, overrides, files, executor, normalise=args.normalise == "batch")
+    skipped += failed
+    for reason in skipped[0 if found else 1:]:
         print(f"warning: skipped: {reason}", file=sys.stderr)
-    if not paths:       # the error line names the (first) reason
+    if not found:       # the error line names the (first) reason
         raise UserError(skipped[0] if len(skipped) == 1 else
                         f"none of the {len(skipped)} inputs could be classified; the first: {skipped[0]}")
-    predictions = rec.classify(features, normalise=args.normalise == "batch")
+    paths, predictions = [p for p, _ in found], [r.overall for _, r in found]
     if args.plots:
-        from convert.plots import Clip, render_clips, write_png
-        from core.audio import load_audio
-        from ser.features import SR
+        from analysis.plots import Clip, render_clips, write_png
+        from core.audio import SR, load_audio
         for p, q in zip(paths, predictions):
             wav, _ = load_audio(p, sr=SR)
             png = write_png(Path(args.plots) / f"{p.stem}.png", render_clips([Clip(p.name, wav, SR, q)]), numbered=True)
             print(f"pictures: {png}", file=sys.stderr)
     if args.json:
-        print(json.dumps([{"path": str(p), "label": q.label, "top": q.top, "probabilities": q.probabilities}
-                          for p, q in zip(paths, predictions)], indent=1))
+        print(json.dumps([{"path": str(p), **q.to_dict()} for p, q in zip(paths, predictions)], indent=1))
     else:
         for p, q in zip(paths, predictions):
             print(f"{p}\t{q.label}\t{q.confidence:.3f}" + (f"\t(most likely {q.top})" if q.label != q.top else ""))

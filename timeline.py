@@ -7,14 +7,16 @@
 import argparse
 from pathlib import Path
 
+from core.cli import ArgumentParser, add_config_options
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description="The emotion of a long recording over time (voice, words and both fused), with "
                     "statistics: share of time per emotion, longest stretch, changes per minute.")
     parser.add_argument("audio", metavar="AUDIO", help="a recording (any length; read block by block)")
-    parser.add_argument("--window", type=float, default=4.0, help="window length in seconds (default 4)")
-    parser.add_argument("--hop", type=float, default=2.0, help="seconds between window starts (default 2)")
+    parser.add_argument("--window", type=float, help="window length in seconds (default: the config's ser.window_s, 4)")
+    parser.add_argument("--hop", type=float, help="seconds between window starts (default: the config's ser.hop_s, 2)")
     parser.add_argument("--segments", choices=["windows", "asr"], default="windows",
                         help="'asr': one row per ASR segment instead of fixed windows")
     parser.add_argument("--csv", type=Path, help="write the rows as CSV")
@@ -22,10 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json-out", type=Path, metavar="PATH", help="write rows and summary as JSON")
     parser.add_argument("--plot", type=Path, help="write a PNG: waveform, emotion over time, words")
     parser.add_argument("--no-text", action="store_true", help="skip ASR and text emotion (voice only; faster)")
-    parser.add_argument("--config", default="configs/detect.yaml",
-                        help="the models, as for detect.py (default: configs/detect.yaml)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set asr.model=tiny.en (repeatable)")
+    add_config_options(parser, "configs/detect.yaml", what="the models, as for detect.py", example="asr.model=tiny.en")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="print rows and summary as JSON")
     shown.add_argument("--quiet", action="store_true", help="no progress, no table")
@@ -35,19 +34,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import json
+    from analysis import Analyzer
+    from analysis.plots import plot_timeline
+    from analysis.timeline import analyse, check_new
     from core.config import load_config
     from convert.config import DetectConfig
-    from convert.pipeline import Converter
-    from convert.timeline import analyse, check_new, plot_timeline
     if args.no_text and args.segments == "asr":
         from core.errors import UserError
         raise UserError("--segments asr needs the transcript; leave out --no-text")
     outputs = [p for p in (args.csv, args.parquet, args.json_out, args.plot) if p]
     for path in outputs:
         check_new(path)
-    converter = Converter(load_config(args.config, DetectConfig, args.set))
-    timeline = analyse(args.audio, window_s=args.window, hop_s=args.hop, segments=args.segments,
-                       converter=converter, text=not args.no_text, progress=not args.quiet)
+    analyzer = Analyzer(load_config(args.config, DetectConfig, args.set))
+    timeline = analyse(args.audio, analyzer, window_s=args.window, hop_s=args.hop, segments=args.segments,
+                       text=not args.no_text, progress=not args.quiet)
     for path, kind in ((args.csv, "csv"), (args.parquet, "parquet"), (args.json_out, "json")):
         if path:
             timeline.save(path, kind)

@@ -18,7 +18,8 @@ from typing import Iterable
 from core.config import ExistingPath
 from core.errors import UserError
 from asr.transcribe import BACKENDS, ASRModel, Segment
-from asr.windows import SR, Window
+from asr.windows import Window
+from core.audio import SR
 
 WORKER = Path(__file__).with_name("paddlespeech_worker.py")
 SETUP = ("create its environment: python3.10 -m venv paddle-env && paddle-env/bin/pip install -r "

@@ -14,7 +14,8 @@ import numpy as np
 
 from core.config import from_dict
 from core.registry import Registry
-from asr.windows import SR, Source, Window, speech_windows
+from asr.windows import Window, speech_windows
+from core.audio import SR, Source
 
 BACKENDS: Registry = Registry("ASR backend")
 

@@ -3,9 +3,10 @@ from dataclasses import dataclass
 from typing import Iterable, Literal
 
 from core.errors import UserError
-from asr.models import whisper_model
+from core.weights import whisper_model
 from asr.transcribe import BACKENDS, ASRModel, Segment
-from asr.windows import SR, Window
+from asr.windows import Window
+from core.audio import SR
 
 
 @dataclass

@@ -51,7 +51,8 @@ def main() -> None:
     parser.add_argument("--transcribe", metavar="MODEL", help="also transcribe with this Whisper model")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    from asr.windows import Source, speech_windows
+    from asr.windows import speech_windows
+    from core.audio import Source
     with tempfile.TemporaryDirectory(prefix="asr-long-") as tmp:
         path = Path(tmp) / "long.wav"
         reference = build(path, args.minutes)

@@ -100,7 +100,7 @@ def _manifest(folder: Path, limit: int) -> list[dict]:
 
 
 def _urdu(rows: list[dict], args) -> tuple[np.ndarray, list[str]]:
-    """detect.py's recogniser and ASR, per clip, exactly as Converter.convert calls them."""
+    """detect.py's recogniser and ASR, per clip, exactly as its Analyzer answers them."""
     from tqdm import tqdm
     from core.audio import load_audio
     from convert import Converter, DetectConfig
@@ -111,9 +111,9 @@ def _urdu(rows: list[dict], args) -> tuple[np.ndarray, list[str]]:
         warnings.simplefilter("ignore")
         for r in tqdm(rows, desc="voice + ASR", file=sys.stderr):
             wav, _ = load_audio(r["path"], sr=16000)
-            prediction = converter.detect_emotion(wav)
+            prediction = converter.analyzer.emotion(wav)
             voice.append([prediction.probabilities.get(e, 0.0) if prediction else 1 / 8 for e in EMOTIONS])
-            texts.append(converter.transcribe(wav).text)
+            texts.append(converter.analyzer.transcribe(wav).text)
     examples = [t for t in texts if t][:3]
     print("e.g. transcripts: " + " | ".join(json.dumps(t) for t in examples))
     return np.array(voice), texts

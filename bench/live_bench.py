@@ -88,7 +88,7 @@ def parts(app_config, detect_config, wav: np.ndarray) -> str:
                    **live.asr_options)
     cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     shown = []
-    for name, step in [(f"SER of {live.emotion_window_s:g} s", lambda: converter.detect_emotion(
+    for name, step in [(f"SER of {live.emotion_window_s:g} s", lambda: converter.analyzer.emotion(
                             wav[: int(live.emotion_window_s * SR)])),
                        (f"live ASR of {live.segment_s:g} s", lambda: asr.transcribe(wav[: int(live.segment_s * SR)]))]:
         step()                                          # warm

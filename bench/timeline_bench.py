@@ -5,7 +5,7 @@
 
 The recording: runs of three clips of one emotion (random emotion, actor and sentence per run;
 seed 0), written to a temporary WAV. Prints the wall time, real-time factor and peak memory of
-`convert.timeline.analyse`, the share of true emotion changes with a label change within one
+`analysis.timeline.analyse`, the share of true emotion changes with a label change within one
 window, and the share of rows wholly inside a run that carry its label. The shipped SER model
 was trained on all of RAVDESS, so the last two figures are in-sample: they check the timeline,
 not how the recogniser does on unseen voices.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from core.audio import load_audio  # noqa: E402
 from core.config import load_config  # noqa: E402
 from convert import Converter, DetectConfig  # noqa: E402
-from convert.timeline import analyse  # noqa: E402
+from analysis.timeline import analyse  # noqa: E402
 
 CODES = {"neutral": 1, "calm": 2, "happy": 3, "sad": 4, "angry": 5, "fearful": 6, "disgust": 7, "surprised": 8}
 
@@ -45,7 +45,7 @@ def main() -> None:
         converter = Converter(load_config("configs/detect.yaml", DetectConfig, args.set))
         converter.load(asr=args.text)
         t0 = time.perf_counter()
-        timeline = analyse(path, window_s=args.window, hop_s=args.hop, converter=converter, text=args.text,
+        timeline = analyse(path, converter.analyzer, window_s=args.window, hop_s=args.hop, text=args.text,
                            progress=False)
         seconds = time.perf_counter() - t0
     frame = timeline.frame

@@ -1,29 +1,10 @@
-"""The schema of configs/detect.yaml: which model each stage of detect.py uses."""
+"""The schema of configs/detect.yaml: which model each stage of detect.py uses (the analysis
+sections `ser`, `asr`, `text` are analysis.config's)."""
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
+from analysis.config import AsrConfig, SerConfig, TextConfig
 from core.config import ExistingPath, Range
-from core.errors import ConfigError
-
-
-@dataclass
-class SerConfig:
-    config: ExistingPath            # SER experiment config (or checkpoint folder) of the recogniser
-    window_s: Annotated[float, Range(1, 60)] = 4.0      # SER reads the input in windows of about this length, cut at pauses
-    normalise: Literal["none", "recording"] = "none"   # "recording": standardise a long input's windows together
-    normalise_min_windows: Annotated[int, Range(2)] = 5    # ... when it has at least this many windows of speech
-    uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
-
-    def __post_init__(self):
-        if self.uncertain_below is not None and not 0 <= self.uncertain_below < 1:
-            raise ConfigError(f"key 'ser.uncertain_below' is {self.uncertain_below}; choose 0 (never) to below 1")
-
-
-@dataclass
-class AsrConfig:
-    backend: str = "whisper"
-    model: str = "base"
-    language: str = "auto"          # detect the language (the voice then speaks it), or a code such as en
 
 
 @dataclass
@@ -38,14 +19,6 @@ class TtsConfig:
 class CheckConfig:
     enabled: bool = True            # run SER and ASR on every output
     max_wer: Annotated[float, Range(0)] = 0.2       # warn above this word error rate
-
-
-@dataclass
-class TextConfig:
-    enabled: bool = True            # the transcript's emotion (text_emotion, fused_emotion in the report)
-    model: str = "nrc"              # see ser/text.py: the NRC Emotion Lexicon
-    weight: Annotated[float, Range(0, 1)] = 0.0     # late fusion: (1 - weight) * voice + weight * text; 0 =
-                                    # learned on the shared corpora (bench/fusion_bench.py, docs/analysis.md)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """One conversion: recognise the emotion, transcribe, speak the words again (or re-render the
 input with `keep_voice`), check the result with the same models, publish `N.wav` + `N.json`.
 
-The stages are the project's own: `ser.load_recognizer`, `asr.load_asr`, `tts.synthesize_stream`
-/ `tts.render_emotion`. Each model loads once per `Converter`, on first use. The output is
+The input is analysed by an `analysis.Analyzer` (the same answer detect.py, predict.py, the
+timeline and the app give), or a given `Analysis` is used; the output comes from
+`tts.synthesize_stream` / `tts.render_emotion`. Each model loads once per `Converter`, on first use. The output is
 made and written sentence by sentence (or window by window) and checked window by window, so
 memory does not grow with the length of the speech.
 """
@@ -11,22 +12,19 @@ import io
 import tempfile
 import time
 import uuid
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-from core.audio import list_audio, load_audio, resample, save_audio
+from analysis import Analysis, Analyzer
+from core.audio import list_audio, load_audio, save_audio, split_at_pauses
 from core.config import MAX_MANIFEST_BYTES, read_text
-from core.errors import AudioError, UserError
-from core.labels import EMOTIONS, normalise_emotion, shown
+from core.errors import UserError
+from core.labels import EMOTIONS, UNCERTAIN, Prediction, normalise_emotion
 from convert.config import DetectConfig
 from convert.outputs import OutputSlot
-from ser.recognizer import UNCERTAIN
-
-ASR_SR = 16000
 
 
 @dataclass
@@ -41,7 +39,7 @@ class Request:
     keep_voice: bool = False
     intensity: str | float = "normal"
     check: bool = True
-    plots: bool = False         # also write N.png: input and output side by side (convert/plots.py)
+    plots: bool = False         # also write N.png: input and output side by side (analysis/plots.py)
 
     def __post_init__(self):
         from tts import parse_intensity, voice_names
@@ -74,31 +72,21 @@ class Request:
 class Converter:
     """Holds the loaded models; `convert(path, request, folder)` makes one numbered output."""
 
-    def __init__(self, config: DetectConfig, say: Callable[[str], None] = lambda message: None):
+    def __init__(self, config: DetectConfig, say: Callable[[str], None] = lambda message: None,
+                 analyzer: Analyzer | None = None):
         self.config, self.say = config, say
-        self.recognizer = self.asr = None
+        self.analyzer = analyzer or Analyzer(config, say)
 
     def load(self, asr: bool = True) -> None:
-        """Load the models not loaded yet; each loads once per Converter."""
-        if self.recognizer is None:
-            from ser import load_recognizer
-            self.say(f"loading emotion recogniser ({self.config.ser.config})…")
-            self.recognizer = load_recognizer(self.config.ser.config)
-            if self.config.ser.uncertain_below is not None:
-                self.recognizer.uncertain_below = self.config.ser.uncertain_below
-        if self.config.text.enabled:
-            from ser.text import load_text_model
-            load_text_model(self.config.text.model)      # a few ms; an unknown name fails here
-        if asr and self.asr is None:
-            from asr import load_asr
-            cfg = self.config.asr
-            self.say(f"loading speech recogniser ({cfg.backend} {cfg.model})…")
-            self.asr = load_asr(backend=cfg.backend, model=cfg.model, language=cfg.language)
+        """Load the analysis models not loaded yet (the voices load as they are first used)."""
+        self.analyzer.load(asr)
 
-    def convert(self, path: str | Path, request: Request, folder: str | Path) -> dict:
+    def convert(self, path: str | Path, request: Request, folder: str | Path,
+                analysis: Analysis | None = None) -> dict:
         """Convert one file and publish it as the next `N.wav` + `N.json` (+ `N.png`) in `folder`;
-        the output is streamed straight into the reservation and checked from there."""
-        job = self.start(path, request)
+        the output is streamed straight into the reservation and checked from there. `analysis`:
+        the file's, when made already (the app analyses an upload first)."""
+        job = self.start(path, request, analysis)
         with OutputSlot(folder) as slot:
             out_path = slot.save_audio(job.chunks, job.sr)
             report, png = self.finish(job, out_path)
@@ -120,31 +108,21 @@ class Converter:
             raise
         return out_path, job.sr, report, png
 
-    def start(self, path: str | Path, request: Request) -> "_Job":
-        """SER, ASR and the words' emotion of one input; the output as chunks still to be made."""
+    def start(self, path: str | Path, request: Request, analysis: Analysis | None = None) -> "_Job":
+        """Analyse one input (unless `analysis` is given); the output as chunks still to be made."""
         clock = _Clock(self.say)
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
-        wav16 = resample(wav, sr, ASR_SR)
         clock.lap("read")
-        self.load(asr=request.text is None or request.check)
-        clock.lap("load_models")
-
-        self.say("recognising the emotion…")
-        detected = self.detect_emotion(_windows(wav16, ASR_SR, self.config.ser.window_s))
-        clock.lap("ser")
+        if analysis is None:
+            analysis = self.analyzer.analyse(path, words=request.text is None, optional_words=request.keep_voice,
+                                             lap=clock.lap)
+        detected, transcript = analysis.emotion, analysis.transcript
         if request.keep_voice and detected is None:
             raise UserError(f"{path}: no speech found (silent or too quiet), so there is no voice to keep; "
                             f"record speech, or leave out --keep-voice and give the words with --text")
-        duration, wav16 = len(wav) / sr, None
+        duration = len(wav) / sr
         if not request.keep_voice:
             wav = None                  # only keep-voice needs the input again; the rest reads the file
-        if request.text is None:
-            self.say("transcribing…")
-        transcript = None if request.text is not None else self.transcribe(path, optional=request.keep_voice)
-        clock.lap("asr")
-        text, fused = self.read_words(transcript.text if transcript else "", detected)
-        clock.lap("text")
-
         words = request.text if request.text is not None else (transcript.text if transcript else "")
         if not request.keep_voice and not words.strip():
             raise UserError(f"{path}: no speech found (silent, too quiet or no words); "
@@ -155,15 +133,13 @@ class Converter:
             target = detected.label
             if target == UNCERTAIN:
                 target = "neutral"
-                self.say(f"note: the input's emotion is {shown(detected.label, detected.probabilities)}; "
-                         f"speaking as neutral")
+                self.say(f"note: the input's emotion is {detected}; speaking as neutral")
         else:
             target = request.emotion
-        language = transcript.language if transcript and transcript.language else self.text_language()
+        language = transcript.language if transcript and transcript.language else self.analyzer.text_language()
         chunks, out_sr = self.render(wav, sr, words, target, request, language)
         self.say(f"speaking as {target}…" if not request.keep_voice else f"re-rendering as {target}…")
-        return _Job(path, request, clock, duration, sr, detected, transcript, text, fused, words, target,
-                    chunks, out_sr)
+        return _Job(path, request, clock, duration, sr, analysis, words, target, chunks, out_sr)
 
     def finish(self, job: "_Job", out_path: Path) -> tuple[dict, bytes | None]:
         """Check the written output, draw it when asked: (the report, PNG bytes or None)."""
@@ -172,19 +148,17 @@ class Converter:
         job.clock.lap("check")
         if job.request.plots:
             self.say("drawing the pictures…")
-        png = self.picture(job.path, job.detected, out_path, check) if job.request.plots else None
+        png = self.picture(job.path, job.analysis.emotion, out_path, check) if job.request.plots else None
         job.clock.lap("plots")
         return self.report(job, check), png
 
     def report(self, job: "_Job", check) -> dict:
-        cfg, request, transcript = self.config, job.request, job.transcript
+        cfg, request, analysis = self.config, job.request, job.analysis
+        found = analysis.to_dict()
+        del found["duration_s"]
         return {
             "input": {"path": str(job.path), "duration_s": round(job.duration, 3), "sample_rate": job.in_sr},
-            "detected_emotion": _shown(job.detected),
-            "text_emotion": _shown(job.text),
-            "fused_emotion": _shown(job.fused),
-            "transcript": None if transcript is None else transcript.text,
-            "language": None if transcript is None else transcript.language,
+            **found,
             "spoken_text": job.words,
             "target_emotion": job.target,
             "speaker": request.speaker,
@@ -195,21 +169,20 @@ class Converter:
             "models": {
                 "ser": str(cfg.ser.config),
                 "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
-                       if transcript is not None or request.check else None,
-                "text": {"model": cfg.text.model, "weight": cfg.text.weight} if job.text else None,
+                       if analysis.transcript is not None or request.check else None,
+                "text": {"model": cfg.text.model, "weight": cfg.text.weight} if analysis.text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
                 "renderer": cfg.tts.renderer,
             },
             "check": check,
-            "notes": _notes(request, job.detected),
+            "notes": _notes(request, analysis.emotion),
             "timings_s": job.clock.finish(),
         }
 
     def picture(self, path, detected, out_path: Path, check) -> bytes:
         """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities).
         Both are read back from their files: a picture needs the whole of each, the conversion not."""
-        from ser import Prediction
-        from convert.plots import Clip, render_clips
+        from analysis.plots import Clip, render_clips
         wav, sr = load_audio(path)
         out, out_sr = load_audio(out_path)
         heard = check and check["probabilities"] and Prediction(check["predicted_label"], check["probabilities"])
@@ -217,65 +190,13 @@ class Converter:
                              Clip("output" + (f": heard as {heard.label}" if heard else ""), out, out_sr,
                                   heard or None)])
 
-    def detect_emotion(self, audio: np.ndarray | Iterable[np.ndarray]):
-        """SER over a 16 kHz waveform, cut into windows at pauses (see `_windows`), or over an
-        iterable of such windows; silent windows are skipped and the probabilities weighted by
-        window length. With at least `ser.normalise_min_windows`
-        windows of speech, the windows are standardised together first (per-recording
-        normalisation, config `ser.normalise`). None when no window holds speech."""
-        from ser import Prediction
-        cfg, rec = self.config.ser, self.recognizer
-        windows = _windows(audio, ASR_SR, cfg.window_s) if isinstance(audio, np.ndarray) else audio
-        pieces, features = [], []
-        for piece in windows:
-            try:
-                features.append(rec.features(piece, ASR_SR))
-            except AudioError:
-                continue                # silent, or a too-short tail
-            pieces.append(len(piece))
-        if not features:
-            return None
-        together = cfg.normalise == "recording" and len(features) >= cfg.normalise_min_windows
-        predictions = rec.classify(features, normalise=together)
-        weights = np.asarray(pieces, dtype=float) / sum(pieces)
-        mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
-        return Prediction.of(rec.labels, mean, rec.uncertain_below)
-
-    def read_words(self, words: str, voice):
-        """The emotion of the words and its fusion with the voice's; (None, None) when the config
-        turns it off or there are no words (fused is None too without a voice prediction)."""
-        if not self.config.text.enabled or not words.strip():
-            return None, None
-        from ser.text import fuse, text_emotion
-        text = text_emotion(words, self.config.text.model)
-        return text, None if voice is None else fuse(voice, text, self.config.text.weight,
-                                                     self.recognizer.uncertain_below)
-
-    def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
-        """ASR (a file is streamed in blocks); '' for no speech. With keep-voice the output does not
-        need it, so a failure is noted."""
-        from asr import NoSpeechWarning
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoSpeechWarning)    # an empty text says it already
-                return self.asr.transcribe(audio)
-        except UserError as e:
-            if not optional:
-                raise
-            self.say(f"note: no transcript ({e})")
-            return None
-
-    def text_language(self) -> str:
-        """The language of words given with --text: the configured ASR language, English when 'auto'."""
-        return "en" if self.config.asr.language == "auto" else self.config.asr.language
-
     def render(self, wav, sr, words, target, request, language: str = "en") -> tuple[Iterator[np.ndarray], int]:
         """The output as chunks made on demand and its rate: `words` spoken in `language` by the
         requested voice, sentence by sentence, or the input re-rendered window by window."""
         if request.keep_voice:
             from tts import render_emotion
             return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.renderer)
-                    for w in _windows(wav, sr, self.config.window_s)), sr
+                    for w in split_at_pauses(wav, sr, self.config.window_s)), sr
         from tts import synthesize_stream
         return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
                                  language=language, renderer=self.config.tts.renderer)
@@ -285,21 +206,21 @@ class Converter:
         many words survived."""
         from asr.evaluate import wer
         self.say("checking the output…")
-        predicted = self.detect_emotion(_file_windows(out_path, self.config.ser.window_s))
-        heard = self.transcribe(out_path).text
+        self.analyzer.load(asr=True)
+        predicted = self.analyzer.emotion(out_path)
+        heard = self.analyzer.transcribe(out_path).text
         error = round(wer(words, heard), 3) if words.strip() else None
         problems = []
         if predicted is None:
             problems.append("no speech in the output to recognise")
         elif predicted.label != target:
-            problems.append(f"target emotion '{target}' not recognised in the output "
-                            f"(heard as {shown(predicted.label, predicted.probabilities)})")
+            problems.append(f"target emotion '{target}' not recognised in the output (heard as {predicted})")
         if error is not None and error > self.config.check.max_wer:
             problems.append(f"word error rate {error:.0%} > {self.config.check.max_wer:.0%}")
         return {"recognised": predicted is not None and predicted.label == target,
                 "predicted_label": predicted and predicted.label,
                 "target_probability": predicted and round(float(predicted.probabilities.get(target, 0.0)), 3),
-                "probabilities": predicted and _rounded(predicted.probabilities),
+                "probabilities": predicted and predicted.to_dict()["probabilities"],
                 "transcript": heard, "wer": error, "warnings": problems}
 
 
@@ -333,10 +254,7 @@ class _Job:
     clock: "_Clock"
     duration: float
     in_sr: int
-    detected: object
-    transcript: object
-    text: object
-    fused: object
+    analysis: Analysis
     words: str
     target: str
     chunks: Iterator[np.ndarray]
@@ -375,40 +293,6 @@ class _Clock:
         return {**self.times, "total": round(time.perf_counter() - self.start, 3)}
 
 
-def _windows(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
-    """Split into pieces of at most `max_s`, each cut at the quietest 10 ms of its last fifth
-    (never leaving a last piece shorter than a tenth of `max_s`)."""
-    size, hop = int(max_s * sr), int(0.01 * sr)
-    pieces, start = [], 0
-    while len(wav) - start > size:
-        low, high = start + size * 4 // 5, min(start + size, len(wav) - size // 10)
-        tail = wav[low:high]
-        energy = (tail[: len(tail) // hop * hop].reshape(-1, hop) ** 2).sum(axis=1)
-        cut = low + int(np.argmin(energy)) * hop
-        pieces.append(wav[start:cut])
-        start = cut
-    pieces.append(wav[start:])
-    return pieces
-
-
-def _file_windows(path: Path, max_s: float) -> Iterator[np.ndarray]:
-    """`_windows` of the audio file at `path` at 16 kHz, read and resampled block by block."""
-    import soundfile as sf
-    import soxr
-    with sf.SoundFile(path) as f:
-        stream = soxr.ResampleStream(f.samplerate, ASR_SR, 1, dtype="float32", quality="HQ")
-        held = np.zeros(0, np.float32)
-        while True:
-            block = f.read(int(10 * max_s * f.samplerate), dtype="float32")
-            last = f.tell() >= f.frames
-            pieces = _windows(np.concatenate([held, stream.resample_chunk(block, last=last)]), ASR_SR, max_s)
-            if last:
-                yield from pieces
-                return
-            held = pieces.pop()     # may run on into the next block
-            yield from pieces
-
-
 def _voice(name: str, engine: str | None) -> dict:
     from tts import VOICES
     voice = VOICES[name]
@@ -424,16 +308,7 @@ def _notes(request: Request, detected) -> list[str]:
     if detected is None:
         notes.append("no speech found in the input, so no emotion was detected")
     elif detected.label == UNCERTAIN:
-        notes.append(f"the input's emotion is {shown(detected.label, detected.probabilities)}"
+        notes.append(f"the input's emotion is {detected}"
                      + ("; target 'same' fell back to neutral"
                                                       if request.emotion == "same" else ""))
     return notes
-
-
-def _shown(prediction) -> dict | None:
-    return None if prediction is None else {
-        "label": prediction.label, "probabilities": _rounded(prediction.probabilities)}
-
-
-def _rounded(probabilities: dict[str, float]) -> dict[str, float]:
-    return {label: round(float(p), 4) for label, p in probabilities.items()}

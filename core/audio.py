@@ -1,9 +1,11 @@
-"""The one place where audio is read, resampled and written.
+"""The one place where audio is read, resampled, cut and written.
 
 Every stage calls `load_audio` (any rate, channel count or bit depth; WAV, FLAC, OGG/Opus,
 MP3 through libsndfile, other containers such as M4A through FFmpeg/PyAV) and `save_audio`,
 which publishes a file atomically (streamed chunk by chunk if given chunks) and never
 overwrites an existing one. A failing disk (full, read-only, gone) is a one-line UserError.
+Long recordings are read as 16 kHz blocks (`Source`), kept from a moving point on (`Reader`)
+and cut into windows at pauses (`window_spans`, `split_at_pauses`, both via `quietest`).
 """
 import contextlib
 import errno
@@ -15,13 +17,18 @@ import stat
 import struct
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 import soundfile as sf
 
 from core.errors import AudioError, UserError
 
+SR = 16000              # the rate every recogniser reads (SER, ASR, VAD)
+BLOCK_S = 60.0          # long files are read and resampled block by block
+SNAP_S = 0.5            # window edges move to the quietest 10 ms within this distance
+ENVELOPE_S = 0.01       # a Reader keeps min and max per 10 ms (for pictures)
 _UMASK = os.umask(0o022)     # read once (setting it is the only way to read it)
 os.umask(_UMASK)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".webm")
@@ -306,3 +313,177 @@ def list_audio(paths: list[str | os.PathLike]) -> list[Path]:
         else:
             found.append(p)
     return found
+
+
+def quietest(wav: np.ndarray, sr: int = SR) -> int:
+    """The start of the quietest 10 ms of `wav` (0 when it is shorter)."""
+    hop = sr // 100
+    if len(wav) < hop:
+        return 0
+    energy = (wav[: len(wav) // hop * hop].reshape(-1, hop) ** 2).sum(axis=1)
+    return int(np.argmin(energy)) * hop
+
+
+def split_at_pauses(wav: np.ndarray, sr: int, max_s: float) -> list[np.ndarray]:
+    """Split into pieces of at most `max_s`, each cut at the quietest 10 ms of its last fifth
+    (never leaving a last piece shorter than a tenth of `max_s`)."""
+    size = int(max_s * sr)
+    pieces, start = [], 0
+    while len(wav) - start > size:
+        low, high = start + size * 4 // 5, min(start + size, len(wav) - size // 10)
+        cut = low + quietest(wav[low:high], sr)
+        pieces.append(wav[start:cut])
+        start = cut
+    pieces.append(wav[start:])
+    return pieces
+
+
+@dataclass
+class Source:
+    """Audio to read as 16 kHz mono blocks: a file path or a waveform at `sr`; `duration` is
+    filled in as it is read."""
+    audio: str | os.PathLike | np.ndarray
+    sr: int = SR
+    duration: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return "audio" if isinstance(self.audio, np.ndarray) else str(self.audio)
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, bool]]:
+        """Yield (16 kHz mono block of at most BLOCK_S, is_last)."""
+        if isinstance(self.audio, np.ndarray):
+            yield from _slices(self._check_array())
+            return
+        path = Path(self.audio)
+        check_input(path)                      # a FIFO would block the opening below
+        info = _soundfile_info(path)
+        if info is None or info.duration <= BLOCK_S:
+            wav, _ = load_audio(path, sr=SR)   # clear errors for missing, empty, corrupt files
+            self.duration = len(wav) / SR
+            yield from _slices(wav)
+            return
+        yield from self._stream(path, info.samplerate)
+
+    def _check_array(self) -> np.ndarray:
+        wav = np.asarray(self.audio)
+        if wav.ndim != 1 or not np.issubdtype(wav.dtype, np.floating):
+            raise AudioError(f"audio array must be 1-D float (mono), got shape {wav.shape} dtype {wav.dtype}")
+        if wav.size == 0 or not np.all(np.isfinite(wav)):
+            raise AudioError("audio array is empty or holds NaN/infinite samples")
+        wav = resample(wav.astype(np.float32), self.sr, SR)
+        self.duration = len(wav) / SR
+        return wav
+
+    def _stream(self, path: Path, file_sr: int) -> Iterator[tuple[np.ndarray, bool]]:
+        import soxr
+        stream = soxr.ResampleStream(file_sr, SR, 1, dtype="float32", quality="HQ") if file_sr != SR else None
+        with sf.SoundFile(path) as f:
+            blocks = f.blocks(blocksize=int(BLOCK_S * file_sr), dtype="float32", always_2d=True)
+            block = next(blocks, None)
+            while block is not None:
+                following = next(blocks, None)
+                last = following is None
+                wav = block.mean(axis=1)
+                if stream is not None:
+                    wav = stream.resample_chunk(wav, last=last)
+                self.duration += len(wav) / SR
+                yield np.ascontiguousarray(wav, dtype=np.float32), last
+                block = following
+
+
+def _slices(wav: np.ndarray) -> Iterator[tuple[np.ndarray, bool]]:
+    size = int(BLOCK_S * SR)
+    for start in range(0, len(wav), size):
+        yield wav[start:start + size], start + size >= len(wav)
+
+
+def _soundfile_info(path: Path):
+    try:
+        return sf.info(str(path))
+    except Exception:
+        return None   # missing or not libsndfile-readable: load_audio reports or decodes it
+
+
+class Reader:
+    """16 kHz audio from a `Source`, read block by block as far as asked and kept only from a
+    moving start point on (so memory is a block and a window, whatever the length); it keeps
+    the waveform's envelope (min, max per ENVELOPE_S) for pictures."""
+
+    def __init__(self, source: Source):
+        self.source, self.blocks = source, source.blocks()
+        self.buf, self.start, self.done = np.zeros(0, np.float32), 0, False
+        self.bins: list[np.ndarray] = []
+        self.rest = np.zeros(0, np.float32)               # samples not yet in an envelope bin
+        self.on_read = None                               # called with the duration read so far
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.buf)
+
+    @property
+    def duration(self) -> float:
+        return self.end / SR
+
+    def ensure(self, sample: int) -> None:
+        """Read blocks until `sample` is in the buffer or the file ends."""
+        while not self.done and self.end < sample:
+            block, self.done = next(self.blocks)
+            self.buf = np.concatenate([self.buf, block])
+            self._envelope(block)
+            if self.on_read is not None:
+                self.on_read(self.duration)
+
+    def audio(self, a: int, b: int) -> np.ndarray:
+        return self.buf[a - self.start:b - self.start]
+
+    def drop(self, before: int) -> None:
+        cut = before - self.start
+        if cut > 0:
+            self.buf, self.start = self.buf[cut:], before
+
+    def quietest(self, sample: int) -> int:
+        """The middle of the quietest 10 ms within SNAP_S of `sample` (in the buffer)."""
+        hop = SR // 100
+        lo, hi = max(sample - int(SNAP_S * SR), self.start), min(sample + int(SNAP_S * SR), self.end)
+        if hi - lo < 2 * hop:
+            return min(max(sample, self.start), self.end)
+        return lo + quietest(self.audio(lo, hi)) + hop // 2
+
+    def _envelope(self, block: np.ndarray) -> None:
+        size = int(ENVELOPE_S * SR)
+        x = np.concatenate([self.rest, block])
+        n = len(x) // size
+        if n:
+            frames = x[: n * size].reshape(n, size)
+            self.bins.append(np.stack([frames.min(1), frames.max(1)], axis=1))
+        self.rest = x[n * size:]
+
+    def envelope(self) -> np.ndarray:
+        return np.concatenate(self.bins) if self.bins else np.zeros((0, 2), np.float32)
+
+    def finish(self) -> None:
+        """Read the rest block by block (for the envelope and the duration), keeping none of it."""
+        while not self.done:
+            self.drop(self.end)
+            self.ensure(self.end + 1)
+        self.drop(self.end)
+
+
+def window_spans(reader: Reader, window_s: float, hop_s: float) -> Iterator[tuple[int, int]]:
+    """(start, end) samples of windows of `window_s` every `hop_s`, edges at nearby pauses,
+    covering the whole recording (the reader drops what no later window needs)."""
+    window, hop, margin = int(window_s * SR), int(hop_s * SR), int(SNAP_S * SR)
+    k, previous_end = 0, 0
+    while True:
+        nominal = k * hop
+        reader.ensure(nominal + window + margin)
+        if reader.done and (nominal >= reader.end or (k > 0 and previous_end >= reader.end)):
+            return
+        start = reader.quietest(nominal) if k else 0
+        at_end = reader.done and nominal + window + margin >= reader.end
+        end = reader.end if at_end else reader.quietest(nominal + window)
+        if end - start > SR // 10:
+            yield start, end
+        previous_end, k = end, k + 1
+        reader.drop(k * hop - margin)

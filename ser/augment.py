@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 
-SR = 16000
+from core.audio import SR
 
 
 def add_noise(wav: np.ndarray, snr_db: float, rng: np.random.Generator, colour: str = "pink") -> np.ndarray:

@@ -15,13 +15,12 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from core.audio import atomic_path, load_audio
+from core.audio import SR, atomic_path, load_audio
 from core.config import ROOT, from_dict
 from core.errors import AudioError, UserError
 from core.registry import Registry
 
 log = logging.getLogger(__name__)
-SR = 16000
 MIN_DURATION = 0.3          # seconds; shorter clips carry too little speech to classify
 SILENCE_PEAK = 1e-3         # a clip whose peak stays under this is treated as silence
 CACHE_DIR = ROOT / "cache" / "features"
@@ -240,7 +239,7 @@ class WhisperEncoder(FeatureSet):
 
     def _encoder(self):
         """(CTranslate2 Whisper, feature extractor) whose encode() gives this set's layer."""
-        from asr.models import whisper_encoder, whisper_model
+        from core.weights import whisper_encoder, whisper_model
         if self.layer is None:
             model = whisper_model(self.model)       # the instance ASR uses, when it is the same
             return model.model, model.feature_extractor

@@ -8,7 +8,6 @@ on an allow-list. Keras 3 models (`cnn1d`,
 seed, the model file's sha256) and is checked at load.
 """
 import dataclasses
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import numpy as np
 from core.config import Range, from_dict
 from core.errors import UserError
 from core.registry import Registry
+from core.weights import sha256
 
 MODELS: Registry = Registry("model")
 FORMAT = 1
@@ -360,10 +360,6 @@ class LSTM(KerasModel):
 
 # --- checkpoints ---------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
     found = {}
@@ -385,10 +381,10 @@ def save_checkpoint(folder: Path, model: Classifier, features: list[dict], label
     model.save(path)
     meta = {"format": FORMAT, "model": {"name": model.name, "params": dataclasses.asdict(model)},
             "features": features, "labels": list(labels), "seed": seed, "state": model.state(),
-            "file": model.filename, "sha256": _sha256(path), "versions": _versions(), **(extra or {})}
+            "file": model.filename, "sha256": sha256(path), "versions": _versions(), **(extra or {})}
     if novelty is not None:
         novelty.save(folder / NOVELTY)
-        meta["novelty"] = {"file": NOVELTY, "sha256": _sha256(folder / NOVELTY), "power": calibration.power,
+        meta["novelty"] = {"file": NOVELTY, "sha256": sha256(folder / NOVELTY), "power": calibration.power,
                            "reference": calibration.reference, "low": calibration.low, "high": calibration.high}
     else:
         (folder / NOVELTY).unlink(missing_ok=True)
@@ -415,7 +411,7 @@ def load_checkpoint(folder: Path) -> tuple[Classifier, dict]:
     path = folder / model.filename
     if not path.is_file():
         raise UserError(f"{folder}: checkpoint lacks {model.filename}")
-    if _sha256(path) != meta["sha256"]:
+    if sha256(path) != meta["sha256"]:
         raise UserError(f"{path}: does not match the sha256 in {META}; the checkpoint was modified or "
                         f"mixed with another; retrain or restore it")
     try:
@@ -440,7 +436,7 @@ def load_calibration(folder: Path, meta: dict):
     try:
         calibration = Calibration(temperature, float(spec["power"]), float(spec["reference"]),
                                   float(spec["low"]), float(spec["high"]))
-        if not path.is_file() or _sha256(path) != spec["sha256"]:
+        if not path.is_file() or sha256(path) != spec["sha256"]:
             raise ValueError(f"{NOVELTY} is missing or does not match its sha256")
         return calibration, Novelty.load(path)
     except (ValueError, KeyError, TypeError) as e:

@@ -1,44 +1,34 @@
-"""The API other stages use: load a trained model once, classify waveforms or files."""
+"""The API other stages use: load a trained model once, classify waveforms, or read a recording's
+emotion window by window (`Recognizer.recognise`: the one answer to "what emotion is this
+recording", used by predict.py, detect.py, timeline.py and the app alike)."""
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
-from core.audio import resample
+from core.audio import SR, Reader, Source, resample, window_spans
 from core.config import resolve_path
-from core.errors import UserError
+from core.errors import AudioError, UserError
+from core.labels import UNCERTAIN, Prediction  # noqa: F401  (part of this module's API)
 from ser.data import canonical_label
-from ser.features import SR, build_feature_sets, extract_wave
+from ser.features import build_feature_sets, extract_wave
 from ser.models import load_calibration, load_checkpoint
 
 DEFAULT_CONFIG = "configs/multicorpus.yaml"
+WINDOW_S, HOP_S = 4.0, 2.0      # a recording's emotion is read in windows of 4 s every 2 s, cut at pauses
+
+Span = tuple[float, float]      # (start, end) in seconds
 
 
-UNCERTAIN = "uncertain"
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """An emotion with the probability of each; the label is 'uncertain' when the model's top
-    probability is below the checkpoint's threshold (the probabilities are still given)."""
-    label: str
-    probabilities: dict[str, float]
-
-    @property
-    def top(self) -> str:
-        """The most probable emotion, whether or not the model is sure of it."""
-        return max(self.probabilities, key=self.probabilities.get)
-
-    @property
-    def confidence(self) -> float:
-        return self.probabilities[self.top]
-
-    @classmethod
-    def of(cls, labels: list[str], probs, uncertain_below: float = 0.0) -> "Prediction":
-        probabilities = {l: float(v) for l, v in zip(labels, probs)}
-        top = max(probabilities, key=probabilities.get)
-        return cls(UNCERTAIN if probabilities[top] < uncertain_below else top, probabilities)
+@dataclass
+class Recognition:
+    """A recording's emotion: each window's span and prediction (None: no speech in it) and the
+    whole recording's (the windows' probabilities weighted by the time each window owns; None
+    when no window holds speech)."""
+    windows: list[tuple[Span, Prediction | None]]
+    overall: Prediction | None
 
 
 class Recognizer:
@@ -80,8 +70,57 @@ class Recognizer:
         return [Prediction.of(self.labels, p, self.uncertain_below) for p in probs]
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
-        """The emotion of one waveform (float, any rate, mono or samples x channels)."""
+        """The emotion of one waveform (float, any rate, mono or samples x channels), as one clip."""
         return self.classify([self.features(wav, sr)])[0]
+
+    def recognise(self, audio: str | os.PathLike | np.ndarray | Reader, window_s: float = WINDOW_S,
+                  hop_s: float = HOP_S, normalise_min: int | None = None) -> Recognition:
+        """The emotion of a recording (a file, read block by block; a 16 kHz waveform; or a
+        `Reader`) in windows of `window_s` every `hop_s`, edges at pauses. With `normalise_min`,
+        a recording with at least that many windows of speech has them standardised together."""
+        reader = audio if isinstance(audio, Reader) else Reader(Source(audio))
+        return self.combine(self.window_features(reader, window_spans(reader, window_s, hop_s)), normalise_min)
+
+    def window_features(self, reader: Reader, spans: Iterable[tuple[int, int]]) -> list[tuple[Span, np.ndarray | None]]:
+        """Each span's (in samples at 16 kHz) features; None where it holds no speech."""
+        found = []
+        for a, b in spans:
+            try:
+                features = self.features(reader.audio(a, b), SR)
+            except AudioError:
+                features = None         # silent, or too short
+            found.append(((a / SR, b / SR), features))
+        return found
+
+    def combine(self, windows: list[tuple[Span, np.ndarray | None]], normalise_min: int | None = None,
+                predictions: list[Prediction] | None = None) -> Recognition:
+        """A Recognition from the windows' features (`predictions`: of the speech windows, when
+        classified already, e.g. together with other recordings' windows)."""
+        speech = [f for _, f in windows if f is not None]
+        if predictions is None:
+            together = normalise_min is not None and len(speech) >= normalise_min
+            predictions = self.classify(speech, normalise=together) if speech else []
+        found, given = [], iter(predictions)
+        for span, f in windows:
+            found.append((span, None if f is None else next(given)))
+        return Recognition(found, self._overall(found))
+
+    def _overall(self, windows: list[tuple[Span, Prediction | None]]) -> Prediction | None:
+        owned = np.diff(owned_edges([span for span, _ in windows])) if windows else []
+        speech = [(w, p) for w, (_, p) in zip(owned, windows) if p is not None and w > 0]
+        if not speech:
+            return None
+        total = sum(w for w, _ in speech)
+        mean = sum(w / total * np.array([p.probabilities[l] for l in self.labels]) for w, p in speech)
+        return Prediction.of(self.labels, mean, self.uncertain_below)
+
+
+def owned_edges(spans: list[Span]) -> np.ndarray:
+    """Edges splitting consecutive (possibly overlapping) spans' time into one part per span, at
+    the midpoints between their centres, so each second counts once."""
+    starts, ends = np.array(spans, dtype=float).reshape(-1, 2).T
+    centres = (starts + ends) / 2
+    return np.concatenate([[starts[0]], (centres[1:] + centres[:-1]) / 2, [ends[-1]]])
 
 
 def standardise(features: list[np.ndarray]) -> list[np.ndarray]:
@@ -125,14 +164,40 @@ def _describe(specs: list[dict]) -> str:
     return " + ".join(s["name"] + (str(s["params"]) if s["params"] else "") for s in specs)
 
 
-def file_features(source: str, overrides: tuple, path) -> tuple[np.ndarray | None, str | None]:
-    """(features, None) of one audio file for the recognizer of `source`, or (None, why not); a task
-    for `core.execute`, so the recognizer loads once per process (per Dask worker)."""
-    from core.audio import load_audio
+def file_windows(source: str, overrides: tuple, path) -> tuple[list | None, str | None]:
+    """(each window's span and features, as `Recognizer.window_features`, None) of one audio file
+    for the recognizer of `source` in the default windows, or (None, why not); a task for
+    `core.execute`, so the recognizer loads once per process (per Dask worker)."""
     from core.execute import cached
     rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     try:
-        wav, _ = load_audio(path, sr=SR)
-        return rec.features(wav, SR, str(path)), None
+        reader = Reader(Source(path))
+        return rec.window_features(reader, window_spans(reader, WINDOW_S, HOP_S)), None
     except UserError as e:
         return None, str(e)
+
+
+def recognise_files(source: str, overrides: tuple, files: list, executor,
+                    normalise: bool = False) -> tuple[list[tuple[Path, Recognition]], list[str]]:
+    """([(file, its Recognition)], [why each other file could not be used]) for the recognizer of
+    `source`, in the default windows, the features computed on `executor` (core.execute: this
+    machine or a Dask cluster). `normalise`: all the files' speech windows are standardised
+    together first (one speaker's or one recording setup's clips from another corpus)."""
+    from functools import partial
+    from core.execute import cached
+    rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
+    results = executor.map(partial(file_windows, source, overrides), files,
+                           threaded=not all(fs.parallel for fs in rec.feature_sets))
+    found, skipped = [], []
+    for path, (windows, error) in zip(files, results):
+        if error is not None:
+            skipped.append(error)
+        elif all(f is None for _, f in windows):
+            skipped.append(f"{path}: no speech found (silent or too quiet)")
+        else:
+            found.append((Path(path), windows))
+    if not normalise:
+        return [(path, rec.combine(windows)) for path, windows in found], skipped
+    given = iter(rec.classify([f for _, windows in found for _, f in windows if f is not None], normalise=True))
+    return [(path, rec.combine(windows, predictions=[next(given) for _, f in windows if f is not None]))
+            for path, windows in found], skipped

@@ -4,7 +4,8 @@ import pytest
 import soundfile as sf
 
 import asr.windows
-from asr.windows import MAX_WINDOW_S, Source, speech_windows
+from asr.windows import MAX_WINDOW_S, speech_windows
+from core.audio import Source
 from core.audio import load_audio, resample
 
 

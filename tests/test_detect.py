@@ -97,7 +97,7 @@ def test_same_emotion_and_given_text(converter, ravdess_clip, tmp_path):
 
 def test_same_on_an_uncertain_input_speaks_neutral_and_says_so(converter, ravdess_clip, tmp_path, monkeypatch):
     converter.load(asr=False)
-    monkeypatch.setattr(converter.recognizer, "uncertain_below", 0.999)
+    monkeypatch.setattr(converter.analyzer.recognizer, "uncertain_below", 0.999)
     report = converter.convert(ravdess_clip, Request("same", "middlemale", text="Fine.", check=False), tmp_path)
     assert report["detected_emotion"]["label"] == "uncertain" and report["target_emotion"] == "neutral"
     assert any("uncertain" in n and "fell back to neutral" in n for n in report["notes"])
@@ -171,9 +171,9 @@ def test_manifest_csv_paths_are_relative_to_it(ravdess_clip, tmp_path, capsys):
 
 @pytest.mark.parametrize("seconds", [30.0, 30.001, 61.0, 95.0])
 def test_long_input_windows_cover_everything_within_the_limit(seconds):
-    from convert.pipeline import _windows
+    from core.audio import split_at_pauses
     wav = np.random.default_rng(0).standard_normal(int(seconds * 16000)).astype(np.float32)
-    pieces = _windows(wav, 16000, 30.0)
+    pieces = split_at_pauses(wav, 16000, 30.0)
     assert np.array_equal(np.concatenate(pieces), wav)
     assert all(3 * 16000 <= len(p) <= 30 * 16000 for p in pieces)
 

@@ -1,4 +1,4 @@
-"""convert/plots.py, detect.py --plots and predict.py --plots: valid PNGs of real speech, never overwritten."""
+"""analysis/plots.py, detect.py --plots and predict.py --plots: valid PNGs of real speech, never overwritten."""
 import json
 import subprocess
 import sys
@@ -12,7 +12,7 @@ from core.audio import load_audio
 from core.config import load_config
 from core.errors import UserError
 from convert import Converter, DetectConfig, Request
-from convert.plots import Clip, plot_clips, render_clips, write_png
+from analysis.plots import Clip, plot_clips, render_clips, write_png
 from ser import Prediction
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -61,6 +61,6 @@ def test_predict_plots_beside_each_other_without_overwriting(ravdess_clip, tmp_p
 
 
 def test_matplotlib_is_not_imported_without_plots():
-    code = "import sys, convert.plots, convert.timeline, ser.text; print('matplotlib' in sys.modules)"
+    code = "import sys, analysis.plots, analysis.timeline, ser.text; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

@@ -105,7 +105,7 @@ def test_bad_files_are_skipped_by_name(ravdess_clip, tmp_path):
 # --- Whisper middle layers -----------------------------------------------------------------
 
 def _ct2_tensors(path) -> dict[str, np.ndarray]:
-    """Every tensor of a CTranslate2 model.bin, read independently of asr.models' writer."""
+    """Every tensor of a CTranslate2 model.bin, read independently of core.weights' writer."""
     import struct
     data, at, out = path.read_bytes(), 0, {}
     dtypes = [np.float32, np.int8, np.int16, np.int32, np.float16]
@@ -171,7 +171,7 @@ def test_middle_layer_equals_a_reference_encoder(wav):
     """The truncated model's encoder output is layer k of Whisper tiny.en, computed here in numpy
     from the same weights; the int8 features the recogniser uses stay close to it."""
     import ctranslate2
-    from asr.models import model_folder, truncated_folder, whisper_encoder
+    from core.weights import model_folder, truncated_folder, whisper_encoder
     (fs,) = build_feature_sets([{"name": "whisper", "params": {"model": "tiny.en", "layer": 2}}])
     _, fe = whisper_encoder("tiny.en", 2)
     mel = fe(wav, padding=0)

@@ -1,4 +1,4 @@
-"""convert/timeline.py and timeline.py: emotion over time on a real multi-emotion recording.
+"""analysis/timeline.py and timeline.py: emotion over time on a real multi-emotion recording.
 
 The recording is made at test time from RAVDESS clips with known labels (actor 2: three angry,
 three sad, three happy clips, strong intensity). The shipped SER model was trained on all of
@@ -15,21 +15,22 @@ import pytest
 import soundfile as sf
 
 import timeline as timeline_cli
-from asr.windows import BLOCK_S, SR, Source
-from core.audio import load_audio
+from core.audio import BLOCK_S, ENVELOPE_S, SNAP_S, SR, Reader, Source, load_audio, window_spans
 from core.config import load_config
 from core.errors import UserError
 from core.labels import EMOTIONS
-from convert import Converter, DetectConfig
-from convert.timeline import ENVELOPE_S, SNAP_S, _Reader, _window_spans, analyse, plot_timeline, summarise
+from convert import DetectConfig
+from analysis import Analyzer
+from analysis.plots import plot_timeline
+from analysis.timeline import analyse, summarise
 
 WINDOW, HOP = 4.0, 2.0
 CLIPS = [("angry", 5), ("sad", 4), ("happy", 3)]
 
 
 @pytest.fixture(scope="module")
-def converter():
-    return Converter(load_config("configs/detect.yaml", DetectConfig))
+def analyzer():
+    return Analyzer(load_config("configs/detect.yaml", DetectConfig))
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,8 @@ def multi(shared_data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def voice_timeline(converter, multi):
-    return analyse(multi[0], window_s=WINDOW, hop_s=HOP, converter=converter, text=False, progress=False)
+def voice_timeline(analyzer, multi):
+    return analyse(multi[0], analyzer, window_s=WINDOW, hop_s=HOP, text=False, progress=False)
 
 
 def test_finds_each_change_within_one_window(voice_timeline, multi):
@@ -116,9 +117,9 @@ def test_long_file_is_read_in_bounded_memory(tmp_path):
     wav = (0.3 * rng.standard_normal(len(t)) * (np.sin(2 * np.pi * 0.4 * t) > -0.3)).astype(np.float32)
     path = tmp_path / "long.wav"
     sf.write(path, wav, 8000)
-    reader = _Reader(Source(path))
+    reader = Reader(Source(path))
     spans, largest = [], 0
-    for span in _window_spans(reader, WINDOW, HOP):
+    for span in window_spans(reader, WINDOW, HOP):
         spans.append(span)
         largest = max(largest, len(reader.buf))
     assert largest <= (BLOCK_S + WINDOW + 2 * SNAP_S) * SR
@@ -128,18 +129,18 @@ def test_long_file_is_read_in_bounded_memory(tmp_path):
     assert len(reader.envelope()) == pytest.approx(seconds / ENVELOPE_S, abs=2)
 
 
-def test_overlapping_windows_say_each_segment_once(converter, multi):
+def test_overlapping_windows_say_each_segment_once(analyzer, multi):
     """Windows overlap (4 s every 2 s); a segment's words go to the one window owning its centre,
     never to two ("... by the door. by the door.")."""
-    t = analyse(multi[0], window_s=WINDOW, hop_s=HOP, converter=converter, progress=False)
+    t = analyse(multi[0], analyzer, window_s=WINDOW, hop_s=HOP, progress=False)
     said = [s.text for s in t.segments]
     assert len(said) >= 3 and all("door" in text for text in said), said
     assert " ".join(w for w in t.frame["words"] if w) == " ".join(said)
     assert all(not w or w.count("door") <= 2 for w in t.frame["words"])   # a 4 s window holds two clips at most
 
 
-def test_asr_segments_words_text_emotion_writers_and_plot(converter, tmp_path):
-    t = analyse("samples/sample.wav", segments="asr", converter=converter, progress=False)
+def test_asr_segments_words_text_emotion_writers_and_plot(analyzer, tmp_path):
+    t = analyse("samples/sample.wav", analyzer, segments="asr", progress=False)
     assert len(t.frame) == len(t.segments) >= 1
     assert " ".join(t.frame["words"]) == " ".join(s.text for s in t.segments)
     assert "nobody came" in " ".join(t.frame["words"]).lower()

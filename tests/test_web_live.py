@@ -12,7 +12,8 @@ from asr.evaluate import wer
 from core.audio import load_audio
 from core.config import load_config
 from core.labels import EMOTIONS
-from convert import Converter, DetectConfig
+from analysis import Analyzer
+from convert import DetectConfig
 from web.live import SKIPPED, LiveAsr, LiveStream, _quiet_cut
 
 SR = 16000
@@ -21,10 +22,10 @@ WORDS = "We waited all afternoon, but nobody came to the meeting."
 
 @pytest.fixture(scope="module")
 def models():
-    converter = Converter(load_config("configs/detect.yaml", DetectConfig))
-    converter.load(asr=False)
+    analyzer = Analyzer(load_config("configs/detect.yaml", DetectConfig))
+    analyzer.load(asr=False)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        yield converter, LiveAsr(_whisper, "base"), pool
+        yield analyzer, LiveAsr(_whisper, "base"), pool
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def _whisper(model: str):
 
 
 def _stream(models, **kw):
-    converter, asr, pool = models
-    return LiveStream(converter, threading.Lock(), asr, pool, **kw)
+    analyzer, asr, pool = models
+    return LiveStream(analyzer, threading.Lock(), asr, pool, **kw)
 
 
 def test_emotion_and_a_growing_transcript(models, speech):
@@ -81,7 +82,7 @@ def test_quiet_cut_falls_in_a_pause(speech):
 
 
 def test_the_state_says_while_a_transcription_runs(models, speech):
-    converter, asr, pool = models
+    _, asr, pool = models
     busy = threading.Event()
     pool.submit(busy.wait)                      # the ASR thread is taken: the stream's job waits
     stream = _stream(models)
@@ -121,9 +122,9 @@ def test_falling_behind_skips_the_oldest_audio_and_says_so(models, speech):
 
 
 def test_a_transcription_slower_than_real_time_switches_to_the_faster_model(models, speech):
-    converter, _, pool = models
+    analyzer, _, pool = models
     asr = LiveAsr(_whisper, "base", fallback="tiny.en", max_rtf=0.001)   # no machine is this fast
-    stream = LiveStream(converter, threading.Lock(), asr, pool)
+    stream = LiveStream(analyzer, threading.Lock(), asr, pool)
     stream.feed(speech[:3 * SR])
     stream.job.result()
     assert asr.rtf > 0.001 and stream.state()["asr_model"] == "tiny.en" and asr.fallback is None

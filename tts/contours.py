@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 HOP = 0.01                                   # s between frames
+PITCH_FLOOR, PITCH_CEILING = 60.0, 600.0     # Hz: the F0 range every Praat analysis here reads
 ANALYSIS_SR = 16000
 BAND_EDGES = (0, 500, 1000, 2000, 4000, 8000)  # Hz; the spectral shape is read in these bands
 CONTEXT = (-50, -25, -12, -6, 0, 6, 12, 25, 50)  # frames either side a row of inputs looks at
@@ -63,7 +64,6 @@ def _bands(x: np.ndarray, n: int) -> np.ndarray:
 
 def _pitch(x: np.ndarray, n: int) -> np.ndarray:
     import parselmouth
-    from tts.render import PITCH_CEILING, PITCH_FLOOR
     pitch = parselmouth.Sound(x, sampling_frequency=ANALYSIS_SR).to_pitch(
         time_step=HOP, pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEILING)
     f0 = pitch.selected_array["frequency"]

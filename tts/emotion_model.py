@@ -24,9 +24,10 @@ from typing import Annotated, Literal
 
 import numpy as np
 
-from core.config import ROOT, ExistingPath, Range, load_config
+from core.config import ROOT, ExistingPath, Range
 from core.errors import UserError
 from core.labels import EMOTIONS
+from core.weights import sha256
 from tts.contours import FRAME_INPUTS, HOP, OUTPUTS, VOICED_HZ, Contours, model_inputs, speech_span
 
 CHECKPOINT = ROOT / "checkpoints" / "prosody"
@@ -370,7 +371,7 @@ def save(model: EmotionModel, folder: Path, meta: dict) -> None:
     with atomic_path(folder / MODEL, overwrite=True) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **model.arrays)
-    digest = hashlib.sha256((folder / MODEL).read_bytes()).hexdigest()
+    digest = sha256(folder / MODEL)
     meta = {"outputs": list(OUTPUTS), "emotions": TARGET_EMOTIONS, "hop_s": HOP, **meta, "sha256": digest}
     with atomic_path(folder / META, overwrite=True) as tmp:
         Path(tmp).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
@@ -391,7 +392,7 @@ def _load(folder: str) -> EmotionModel:
         data = path.read_bytes()
     except (OSError, ValueError) as e:
         raise UserError(f"emotion model {folder} cannot be read ({type(e).__name__}); {fix}") from None
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+    if sha256(data) != meta.get("sha256"):
         raise UserError(f"emotion model {path} does not match the sha256 in {META} (damaged or modified); {fix}")
     if meta.get("outputs") != list(OUTPUTS) or meta.get("emotions") != TARGET_EMOTIONS or meta.get("hop_s") != HOP:
         raise UserError(f"emotion model {folder} was made for other inputs or outputs; {fix}")

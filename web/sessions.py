@@ -19,6 +19,7 @@ class Session:
     folder: Path
     seen: float = field(default_factory=time.monotonic)
     input: Path | None = None           # the last recording uploaded (decoded to WAV)
+    analysis: object = None             # its analysis.Analysis, which a conversion reuses
     live: object | None = None          # its LiveStream while the microphone runs
 
 

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio import atomic_path
+from analysis.timeline import owned_edges
+from core.audio import ENVELOPE_S, atomic_path
 from core.errors import UserError
-from core.labels import EMOTIONS
+from core.labels import EMOTIONS, SILENCE
 
 # one colour per emotion (colour-blind-safe Okabe-Ito set plus two greys); every plot also names them
 COLOURS = {"neutral": "#999999", "calm": "#56B4E9", "happy": "#E69F00", "sad": "#0072B2",
            "angry": "#D55E00", "fearful": "#CC79A7", "disgust": "#009E73", "surprised": "#F0E442",
-           "silence": "#DDDDDD"}
+           SILENCE: "#DDDDDD"}
 
 MAX_WORDS = 200         # timeline plots write at most this many row labels and ASR segments
 
@@ -55,7 +56,6 @@ def plot_timeline(timeline, path: str | Path) -> Path:
 def render_timeline(timeline) -> bytes:
     """PNG: waveform on top, the emotion probabilities over time as stacked areas, the words under it."""
     plt = _pyplot()
-    from convert.timeline import ENVELOPE_S, owned_edges
     frame = timeline.frame
     edges = owned_edges(frame)
     width = min(24.0, max(10.0, timeline.duration / 15))

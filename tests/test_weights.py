@@ -1,9 +1,9 @@
-"""asr.models: bundled weights verified by sha256, split weights joined on disk, no downloads."""
+"""core.weights: bundled weights verified by sha256, split weights joined on disk, no downloads."""
 import dataclasses
 
 import pytest
 
-import asr.models as models
+import core.weights as models
 from core.errors import UserError
 
 

