@@ -16,9 +16,13 @@ from typing import Callable
 
 import numpy as np
 
+from analysis.timeline import timeline_of
+from asr import NoSpeechWarning, load_asr
 from core.audio import Reader, Source
 from core.errors import UserError
 from core.labels import Prediction
+from ser import load_recognizer
+from ser.text import fuse, load_text_model, text_emotion
 
 
 @dataclass
@@ -53,16 +57,13 @@ class Analyzer:
     def load(self, asr: bool = True) -> None:
         """Load the models not loaded yet (the ASR only when `asr`)."""
         if self.recognizer is None:
-            from ser import load_recognizer
             self.say(f"loading emotion recogniser ({self.config.ser.config})…")
             self.recognizer = load_recognizer(self.config.ser.config)
             if self.config.ser.uncertain_below is not None:
                 self.recognizer.uncertain_below = self.config.ser.uncertain_below
         if self.config.text.enabled:
-            from ser.text import load_text_model
             load_text_model(self.config.text.model)      # a few ms; an unknown name fails here
         if asr and self.asr is None:
-            from asr import load_asr
             cfg = self.config.asr
             self.say(f"loading speech recogniser ({cfg.backend} {cfg.model})…")
             self.asr = load_asr(backend=cfg.backend, model=cfg.model, language=cfg.language)
@@ -79,7 +80,6 @@ class Analyzer:
         lap("load_models")
         name = "audio" if isinstance(audio, np.ndarray) else str(audio)
         if timeline:
-            from analysis.timeline import timeline_of
             t = timeline_of(self, reader, name, text=words, progress=False)
             lap("ser")
             transcript, recognition, duration = t.transcript, t.recognition, t.duration
@@ -112,7 +112,6 @@ class Analyzer:
     def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
         """ASR (a file is streamed in blocks); '' for no speech. With `optional`, a failure is noted
         and None returned."""
-        from asr import NoSpeechWarning
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NoSpeechWarning)    # an empty text says it already
@@ -128,7 +127,6 @@ class Analyzer:
         turns it off or there are no words (fused is None too without a voice prediction)."""
         if not self.config.text.enabled or not words.strip():
             return None, None
-        from ser.text import fuse, text_emotion
         text = text_emotion(words, self.config.text.model)
         return text, None if voice is None else fuse(voice, text, self.config.text.weight,
                                                      self.recognizer.uncertain_below)

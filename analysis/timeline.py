@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asr import NoSpeechWarning
 from core.audio import SR, Reader, Source, atomic_path, window_spans
 from core.errors import UserError
 from core.labels import EMOTIONS, SILENCE
@@ -188,7 +189,6 @@ def owned_edges(frame) -> np.ndarray:
 
 def _transcribe(analyzer, audio, name: str, progress: bool):
     """The ASR backend over the whole recording (it streams long files itself), with timed segments."""
-    from asr import NoSpeechWarning
     if progress:
         print(f"transcribing {name}…", file=sys.stderr, flush=True)
     with warnings.catch_warnings():

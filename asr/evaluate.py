@@ -23,6 +23,9 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from asr import load_asr
+from asr.transcribe import NoSpeechWarning
+from core.audio import atomic_path
 from core.errors import UserError
 
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?")
@@ -128,7 +131,6 @@ def read_manifest(path: str | Path, limit: int | None = None) -> list[dict]:
 def score(asr_model, rows: list[dict], progress: bool = True) -> list[FileResult]:
     """Transcribe every row and count its errors."""
     from tqdm import tqdm
-    from asr.transcribe import NoSpeechWarning
     results = []
     for row in tqdm(rows, desc="transcribing", unit="file", disable=not progress):
         start = time.perf_counter()
@@ -166,7 +168,6 @@ def format_table(summary: dict[str, dict]) -> str:
 
 def write_results(path: str | Path, results: list[FileResult]) -> None:
     """Per-file results as CSV, published atomically (never overwriting)."""
-    from core.audio import atomic_path
     fields = [k for k in asdict(results[0]) if k != "columns"]
     try:
         with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -187,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", default="en", help="language code, or auto to detect")
     parser.add_argument("--out", help="write per-file results to this CSV")
     args = parser.parse_args(argv)
-    from asr import load_asr
     rows = read_manifest(args.manifest, args.limit)
     unknown = [column for column in args.by if column not in rows[0]]
     if unknown:

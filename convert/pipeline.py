@@ -19,12 +19,15 @@ from typing import Callable, Iterator
 import numpy as np
 
 from analysis import Analysis, Analyzer
+from analysis.plots import Clip, render_clips
+from asr.evaluate import wer
+from convert.config import DetectConfig
+from convert.outputs import OutputSlot
 from core.audio import list_audio, load_audio, save_audio, split_at_pauses
 from core.config import MAX_MANIFEST_BYTES, read_text
 from core.errors import UserError
 from core.labels import EMOTIONS, UNCERTAIN, Prediction, normalise_emotion
-from convert.config import DetectConfig
-from convert.outputs import OutputSlot
+from tts import VOICES, parse_intensity, render_emotion, resolve_engine, synthesize_stream, voice_names
 
 
 @dataclass
@@ -42,7 +45,6 @@ class Request:
     plots: bool = False         # also write N.png: input and output side by side (analysis/plots.py)
 
     def __post_init__(self):
-        from tts import parse_intensity, voice_names
         if self.emotion.strip().lower() == "same":
             self.emotion = "same"
         else:
@@ -65,7 +67,6 @@ class Request:
         """A UserError now, before any model loads, when the voice has no speaker for `engine`
         (the language is checked once the transcript names it)."""
         if not self.keep_voice:
-            from tts import resolve_engine
             resolve_engine(self.speaker, engine, language=None)
 
 
@@ -182,7 +183,6 @@ class Converter:
     def picture(self, path, detected, out_path: Path, check) -> bytes:
         """PNG of the input and the output side by side (waveform, log-mel + F0, RMS, probabilities).
         Both are read back from their files: a picture needs the whole of each, the conversion not."""
-        from analysis.plots import Clip, render_clips
         wav, sr = load_audio(path)
         out, out_sr = load_audio(out_path)
         heard = check and check["probabilities"] and Prediction(check["predicted_label"], check["probabilities"])
@@ -194,17 +194,14 @@ class Converter:
         """The output as chunks made on demand and its rate: `words` spoken in `language` by the
         requested voice, sentence by sentence, or the input re-rendered window by window."""
         if request.keep_voice:
-            from tts import render_emotion
             return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.renderer)
                     for w in split_at_pauses(wav, sr, self.config.window_s)), sr
-        from tts import synthesize_stream
         return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
                                  language=language, renderer=self.config.tts.renderer)
 
     def self_check(self, out_path: Path, target, words) -> dict:
         """Run SER and ASR on the written output, window by window: is `target` recognised, how
         many words survived."""
-        from asr.evaluate import wer
         self.say("checking the output…")
         self.analyzer.load(asr=True)
         predicted = self.analyzer.emotion(out_path)
@@ -294,7 +291,6 @@ class _Clock:
 
 
 def _voice(name: str, engine: str | None) -> dict:
-    from tts import VOICES
     voice = VOICES[name]
     if engine and engine.lower() != voice.engine:
         return {"voice": name, "engine": engine.lower(), "speaker": voice.engines.get(engine.lower())}

@@ -6,14 +6,15 @@ import tempfile
 from argparse import Namespace
 from functools import partial
 
+from convert.config import DetectConfig
+from convert.outputs import check_writable
+from convert.pipeline import Converter, Request, expand_inputs, publish
 from core.cli import execution_overrides
 from core.config import load_config
 from core.errors import UserError
 from core.execute import Executor, cached, check_scheduler, default_workers
 from core.labels import shown
-from convert.config import DetectConfig
-from convert.outputs import check_writable
-from convert.pipeline import Converter, Request, expand_inputs, publish
+from tts import add_voices
 
 THREADS_PER_CONVERSION = 4      # what the stages' models use (core.threads.cpu_threads' limit)
 
@@ -28,7 +29,6 @@ def detect(args: Namespace) -> int:
     if args.no_check:
         config.check.enabled = False
     if config.tts.voices:
-        from tts import add_voices
         add_voices(config.tts.voices)
     request = Request(emotion=args.emotion, speaker=args.speaker, text=args.text, keep_voice=args.keep_voice,
                       intensity=config.tts.intensity if args.intensity is None else args.intensity,
@@ -52,7 +52,6 @@ def convert_one(config: DetectConfig, request: Request, say, folder: str | None,
     `folder` None (workers of a remote cluster), that file's bytes."""
     def converter():
         if config.tts.voices:
-            from tts import add_voices
             add_voices(config.tts.voices)
         return Converter(config, say=say or (lambda message: None))
     try:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from core.config import Range, load_config, resolve_path
 from core.errors import ConfigError
+from ser.models import build_model
 
 
 def _check_range(section: str, name: str, pair: list[float], low: float, high: float) -> None:
@@ -117,7 +118,6 @@ class Experiment:
 
 def load_experiment(path, overrides=()) -> Experiment:
     """The validated experiment; data sources are checked only by `data_sources` (predict needs none)."""
-    from ser.models import build_model
     cfg = load_config(path, Experiment, overrides)
     cfg.source = str(resolve_path(path))
     build_model(cfg.model, cfg.source)      # model params are checked now, before any feature is made

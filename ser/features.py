@@ -18,7 +18,10 @@ import numpy as np
 from core.audio import SR, atomic_path, load_audio
 from core.config import ROOT, from_dict
 from core.errors import AudioError, UserError
+from core.execute import Executor
 from core.registry import Registry
+from core.weights import whisper_encoder, whisper_model
+from ser.augment import augment
 
 log = logging.getLogger(__name__)
 MIN_DURATION = 0.3          # seconds; shorter clips carry too little speech to classify
@@ -239,7 +242,6 @@ class WhisperEncoder(FeatureSet):
 
     def _encoder(self):
         """(CTranslate2 Whisper, feature extractor) whose encode() gives this set's layer."""
-        from core.weights import whisper_encoder, whisper_model
         if self.layer is None:
             model = whisper_model(self.model)       # the instance ASR uses, when it is the same
             return model.model, model.feature_extractor
@@ -306,7 +308,6 @@ class Variant:
     def apply(self, wav: np.ndarray, digest: str) -> np.ndarray:
         if self.spec is None:
             return wav
-        from ser.augment import augment
         rng = np.random.default_rng([self.seed, self.copy, int(digest[:12], 16)])
         return augment(wav, self.spec, rng)
 
@@ -360,7 +361,6 @@ def extract_files(sets: list[FeatureSet], paths: list, cache_dir: Path | None = 
     of `workers` (None: the cores), or the Dask cluster at `scheduler`). Returns (features, failures) where
     failures are one-line messages naming each skipped file.
     """
-    from core.execute import Executor
     paths = [str(p) for p in paths]
     results: list[list] = [[None] * len(sets) for _ in paths]
     failures: dict[int, str] = {}

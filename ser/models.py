@@ -20,6 +20,7 @@ from core.config import Range, from_dict
 from core.errors import UserError
 from core.registry import Registry
 from core.weights import sha256
+from ser.calibrate import Calibration, Novelty
 
 MODELS: Registry = Registry("model")
 FORMAT = 1
@@ -428,7 +429,6 @@ def load_checkpoint(folder: Path) -> tuple[Classifier, dict]:
 
 def load_calibration(folder: Path, meta: dict):
     """The checkpoint's `ser.calibrate.Calibration` and its novelty model (None if it has none)."""
-    from ser.calibrate import Calibration, Novelty
     temperature, spec = float(meta.get("temperature", 1.0)), meta.get("novelty")
     if spec is None:
         return Calibration(temperature), None

@@ -11,7 +11,9 @@ import numpy as np
 from core.audio import SR, Reader, Source, resample, window_spans
 from core.config import resolve_path
 from core.errors import AudioError, UserError
+from core.execute import cached
 from core.labels import UNCERTAIN, Prediction  # noqa: F401  (part of this module's API)
+from ser.config import load_experiment
 from ser.data import canonical_label
 from ser.features import build_feature_sets, extract_wave
 from ser.models import load_calibration, load_checkpoint
@@ -142,7 +144,6 @@ def load_recognizer(source: str | os.PathLike = DEFAULT_CONFIG, overrides=()) ->
     path = resolve_path(source)
     if path.is_dir():
         return Recognizer(path)
-    from ser.config import load_experiment
     cfg = load_experiment(path, overrides)
     if cfg.output.checkpoint is None:
         raise UserError(f"{path}: key 'output.checkpoint' is not set; point it at a trained checkpoint folder")
@@ -168,7 +169,6 @@ def file_windows(source: str, overrides: tuple, path) -> tuple[list | None, str 
     """(each window's span and features, as `Recognizer.window_features`, None) of one audio file
     for the recognizer of `source` in the default windows, or (None, why not); a task for
     `core.execute`, so the recognizer loads once per process (per Dask worker)."""
-    from core.execute import cached
     rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     try:
         reader = Reader(Source(path))
@@ -184,7 +184,6 @@ def recognise_files(source: str, overrides: tuple, files: list, executor,
     machine or a Dask cluster). `normalise`: all the files' speech windows are standardised
     together first (one speaker's or one recording setup's clips from another corpus)."""
     from functools import partial
-    from core.execute import cached
     rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     results = executor.map(partial(file_windows, source, overrides), files,
                            threaded=not all(fs.parallel for fs in rec.feature_sets))

@@ -18,10 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from core.audio import atomic_path
+from core.audio import AUDIO_EXTENSIONS, atomic_path
 from core.config import ROOT, config_to_dict, load_config, resolve_path
 from core.errors import ConfigError, UserError
+from core.execute import Executor
 from ser.config import Experiment, data_sources, load_experiment
+from ser.experiment import prepare, train_experiment
 
 SCORES = ("uar", "accuracy", "macro_f1")
 
@@ -70,7 +72,6 @@ def git_state() -> dict:
 
 def data_manifest(cfg: Experiment) -> dict:
     """sha256 of the data sources: each manifest CSV's bytes, or a folder's audio file names and sizes."""
-    from core.audio import AUDIO_EXTENSIONS
     total = hashlib.sha256()
     for source in data_sources(cfg):
         manifest = source / "manifest.csv" if source.is_dir() else source
@@ -206,7 +207,6 @@ def sweep_runs(config: str, overrides: list[str], grid: dict[str, list[str]]) ->
 def run_one(config: str, logs: tuple, item: tuple[str, list[str]]) -> dict:
     """One sweep point: train, record, return its leaderboard row (a `core.execute` task; the
     features are in the cache already, so it reads them in its own process)."""
-    from ser.experiment import train_experiment
     name, overrides = item
     cfg = load_experiment(config, [*overrides, "train.workers=1", "train.scheduler=null"])
     result = train_experiment(cfg, progress=False)
@@ -219,8 +219,6 @@ def sweep(config: str, overrides: list[str], grid: dict[str, list[str]], logs: l
     train.scheduler); returns the rows best UAR first and writes results/<name>/leaderboard.json.
 
     Features are extracted (and cached) here first, once per distinct feature setting."""
-    from core.execute import Executor
-    from ser.experiment import prepare
     check_trackers(logs)
     base = load_experiment(config, overrides)
     runs = sweep_runs(config, overrides, grid)

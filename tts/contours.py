@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.audio import resample
+
 HOP = 0.01                                   # s between frames
 PITCH_FLOOR, PITCH_CEILING = 60.0, 600.0     # Hz: the F0 range every Praat analysis here reads
 ANALYSIS_SR = 16000
@@ -35,7 +37,6 @@ class Contours:
 
 def analyse(wav: np.ndarray, sr: int) -> Contours:
     """F0, energy and band shape of `wav` every 10 ms (frame i centred at i * 10 ms)."""
-    from core.audio import resample
     x = resample(np.asarray(wav, np.float32), sr, ANALYSIS_SR).astype(np.float64) if sr != ANALYSIS_SR else np.asarray(wav, np.float64)
     n = max(1, int(round(len(x) / ANALYSIS_SR / HOP)))
     return Contours(f0=_pitch(x, n), energy=_energy(x, n), bands=_bands(x, n))

@@ -24,11 +24,26 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from core.audio import atomic_path, load_audio
 from core.config import ROOT, ExistingPath, Range
 from core.errors import UserError
 from core.labels import EMOTIONS
 from core.weights import sha256
-from tts.contours import FRAME_INPUTS, HOP, OUTPUTS, VOICED_HZ, Contours, model_inputs, speech_span
+from tts.contours import (
+    ANALYSIS_SR,
+    FRAME_INPUTS,
+    HOP,
+    OUTPUTS,
+    VOICED_HZ,
+    Contours,
+    align,
+    analyse,
+    mfcc,
+    model_inputs,
+    semitones,
+    speech_span,
+    targets,
+)
 
 CHECKPOINT = ROOT / "checkpoints" / "prosody"
 TARGET_EMOTIONS = [e for e in EMOTIONS if e != "neutral"]
@@ -103,8 +118,6 @@ def pairs(sources: list[Path], hold_out: list[str] = ()) -> list[tuple[dict, dic
 
 
 def _analysis(path: str) -> tuple[Contours, np.ndarray]:
-    from core.audio import load_audio
-    from tts.contours import ANALYSIS_SR, analyse, mfcc
     wav, _ = load_audio(path, sr=ANALYSIS_SR)
     c = analyse(wav, ANALYSIS_SR)
     return c, mfcc(wav, len(c))
@@ -114,7 +127,6 @@ def _cached_analysis(paths: list[str]) -> dict[str, tuple[Contours, np.ndarray]]
     """Each file's contours and MFCCs; cached per corpus folder in cache/prosody/ (keyed by the
     folder and its manifest), so held-out variants reuse one analysis."""
     from tqdm import tqdm
-    from core.audio import atomic_path
     out = {}
     for folder in sorted({_corpus_folder(p) for p in paths}):
         manifest = Path(folder) / "manifest.csv"
@@ -155,7 +167,6 @@ def build_rows(pair_list, corpora: list[str], frame_step: int = 2, cache: bool =
     labelling (ESD has no intensity) is learned as its own, and the model speaks as the first.
     `cache`: analyse whole corpora once into cache/prosody/; False analyses just these files."""
     from tqdm import tqdm
-    from tts.contours import align, targets
     paths = sorted({r["path"] for p in pair_list for r in p})
     analysis = _cached_analysis(paths) if cache else {p: _analysis(p) for p in paths}
     cols = defaultdict(list)
@@ -262,7 +273,6 @@ class EmotionModel:
         """`y` with its pitch change (and, for the learned shape, its energy change) rescaled
         (`match_spread`) to the spread real takes of `emotion` have at intensity `level` (0.5 normal ..
         1 strong, interpolated)."""
-        from tts.contours import semitones
         table = self.arrays["spread"][TARGET_EMOTIONS.index(emotion)]
         ratio = table[0] + (table[1] - table[0]) * (level - 0.5) / 0.5
         st, voiced, _ = semitones(f0)
@@ -366,7 +376,6 @@ MODEL, META = "model.npz", "model.json"
 
 
 def save(model: EmotionModel, folder: Path, meta: dict) -> None:
-    from core.audio import atomic_path
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / MODEL, overwrite=True) as tmp:
         with open(tmp, "wb") as f:

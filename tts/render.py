@@ -28,6 +28,8 @@ from core.config import load_config
 from core.errors import AudioError, ConfigError, UserError
 from core.labels import EMOTIONS, normalise_emotion
 from tts.contours import BAND_EDGES, HOP, OUTPUTS, PITCH_CEILING, PITCH_FLOOR, VOICED_HZ, analyse
+from tts.emotion_model import CHECKPOINT
+from tts.emotion_model import load as load_emotion_model
 
 PROFILES = Path(__file__).with_name("profiles.yaml")
 INTENSITIES = {"normal": 0.5, "strong": 1.0}   # RAVDESS's two intensity levels on the 0..1 scale
@@ -147,9 +149,8 @@ def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float,
                     change_rate: bool = True, emotion_model=None) -> np.ndarray:
     """The emotion model's frame-by-frame change applied to a recording: pitch contour and local
     timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
-    from tts.emotion_model import CHECKPOINT, load
     contours = analyse(wav, sr)
-    edit = load(emotion_model or CHECKPOINT).edit(contours.f0, contours.energy, emotion, intensity)
+    edit = load_emotion_model(emotion_model or CHECKPOINT).edit(contours.f0, contours.energy, emotion, intensity)
     if not edit.any():
         return wav
     stretch = np.exp(edit[:, OUTPUTS.index("stretch")]) if change_rate else np.ones(len(edit))

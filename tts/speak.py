@@ -6,7 +6,8 @@ import numpy as np
 
 from core.errors import UserError
 from core.labels import normalise_emotion
-from tts.contours import PITCH_CEILING, PITCH_FLOOR
+from tts.contours import OUTPUTS, PITCH_CEILING, PITCH_FLOOR, speech_span
+from tts.emotion_model import load as load_emotion_model
 from tts.engines import load_engine
 from tts.render import Prosody, check_renderer, parse_intensity, profile, render_emotion, spectral_gain
 from tts.text import prepare
@@ -87,9 +88,7 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
 def _contour_edit(emotion: str, intensity: float, levels: list[float]):
     """The emotion model as the engine's `contour_edit`; each sentence's mean energy change over
     its speech goes to `levels` (the level itself is set after the voice is levelled)."""
-    from tts.contours import OUTPUTS, speech_span
-    from tts.emotion_model import load
-    model = load()
+    model = load_emotion_model()
 
     def edit(f0: np.ndarray, energy: np.ndarray) -> np.ndarray:
         changes = model.edit(f0, energy, emotion, intensity)

@@ -16,10 +16,20 @@ import numpy as np
 
 from core.cli import ArgumentParser, add_config_options, run
 from core.config import config_to_dict, load_config
+from core.errors import UserError
 from core.seed import set_seed
 from tts.contours import OUTPUTS
-from tts.emotion_model import (TARGET_EMOTIONS, ProsodyExperiment, build_rows, conditioned, fit, match_spread, pairs,
-                               save, spread_ratios)
+from tts.emotion_model import (
+    TARGET_EMOTIONS,
+    ProsodyExperiment,
+    build_rows,
+    conditioned,
+    fit,
+    match_spread,
+    pairs,
+    save,
+    spread_ratios,
+)
 
 
 def profile_baseline(emotion, intensity, y, w, emotion_test, intensity_test) -> np.ndarray:
@@ -140,7 +150,6 @@ def train_emotion_model(cfg: ProsodyExperiment, log=print) -> dict:
     started = time.time()
     pair_list = pairs(cfg.data.sources, cfg.data.hold_out)
     if not pair_list:
-        from core.errors import UserError
         raise UserError("no parallel takes found (a neutral and an emotional take of the same words by one "
                         "speaker) in data.sources; check the manifests")
     corpora = list(dict.fromkeys(n["corpus"] for n, _ in pair_list))     # in data.sources order

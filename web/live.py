@@ -21,7 +21,9 @@ from concurrent.futures import Executor, Future
 
 import numpy as np
 
+from asr import NoSpeechWarning
 from core.audio import SR, quietest
+from core.errors import UserError
 
 MAX_WORDS = 2000        # the transcript keeps this many words at most (the newest)
 SKIPPED = "…"           # in the transcript where audio was skipped, not transcribed
@@ -40,7 +42,6 @@ class LiveAsr:
         self.rtf: float | None = None           # of the last transcription that judged the speed
 
     def text(self, wav: np.ndarray) -> str:
-        from asr import NoSpeechWarning
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoSpeechWarning)    # silence is an empty text
@@ -52,7 +53,6 @@ class LiveAsr:
         return text
 
     def _switch(self) -> None:
-        from core.errors import UserError
         try:
             self.model = self.load(self.fallback)
         except UserError as e:                  # e.g. an English-only model for another language

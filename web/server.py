@@ -24,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from fastapi import FastAPI, Request as HttpRequest
+from fastapi import FastAPI
+from fastapi import Request as HttpRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -32,11 +33,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from analysis.plots import Clip, render_clips, render_timeline, write_png
+from asr import load_asr
+from convert.config import DetectConfig
+from convert.pipeline import Converter, Request
 from core.audio import SR, resample, save_audio
 from core.errors import UserError
 from core.labels import EMOTIONS
-from convert.config import DetectConfig
-from convert.pipeline import Converter, Request
+from tts import add_voices, voice_names
 from web.config import AppConfig
 from web.live import LiveAsr, LiveStream, ModelLocks
 from web.sessions import Session, Sessions
@@ -56,7 +60,6 @@ class ConvertForm(BaseModel):
 
 def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | None = None) -> FastAPI:
     """The app; models load in the background at start-up (requests wait for them)."""
-    from tts import add_voices, voice_names
     if detect.tts.voices:
         add_voices(detect.tts.voices)
     converter = converter or Converter(detect)
@@ -68,7 +71,6 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
 
     @functools.cache
     def _live_asr():
-        from asr import load_asr
         live = config.live
         load = lambda model: load_asr(detect.asr.backend, model, detect.asr.language, **live.asr_options)
         return LiveAsr(load, detect.asr.model, live.fallback_model, live.max_rtf)
@@ -161,7 +163,6 @@ def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | N
     def _analyse(session: Session, upload: Path, name: str) -> dict:
         """The upload's analysis (as detect.py's: emotion, transcript, the words' emotion and the
         fused one; for long files the timeline, from the same SER windows), and a picture."""
-        from analysis.plots import Clip, render_clips, render_timeline, write_png
         wav, sr = decode(upload, name, config.upload.max_duration_s, detect.min_duration_s)
         session.input, session.analysis = save_audio(session.folder / "input.wav", wav, sr, overwrite=True), None
         with locks:
