@@ -27,7 +27,7 @@ from core.audio import list_audio, load_audio, save_audio, split_at_pauses
 from core.config import MAX_MANIFEST_BYTES, read_text
 from core.errors import UserError
 from core.labels import EMOTIONS, UNCERTAIN, Prediction, normalise_emotion
-from tts import VOICES, parse_intensity, render_emotion, resolve_engine, synthesize_stream, voice_names
+from tts import VOICES, add_voices, parse_intensity, render_emotion, resolve_engine, synthesize_stream, voice_names
 
 
 @dataclass
@@ -77,6 +77,8 @@ class Converter:
                  analyzer: Analyzer | None = None):
         self.config, self.say = config, say
         self.analyzer = analyzer or Analyzer(config, say)
+        if config.tts.voices:
+            add_voices(config.tts.voices)       # the voice table this config adds (checked here)
 
     def load(self, asr: bool = True) -> None:
         """Load the analysis models not loaded yet (the voices load as they are first used)."""

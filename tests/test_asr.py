@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import asr.windows
+import core.audio
 from asr import BACKENDS, NoSpeechWarning, Transcript, load_asr, transcribe
 from asr.__main__ import main
 from asr.evaluate import normalise_text, wer
@@ -59,7 +59,7 @@ def test_long_audio_is_windowed_and_streamed(base, shared_data, tmp_path, monkey
     long = np.concatenate([part for p in paths for part in (load_audio(p, sr=16000)[0], gap)])
     path = tmp_path / "long.wav"
     sf.write(path, long, 16000)
-    monkeypatch.setattr(asr.windows, "BLOCK_S", 20.0)
+    monkeypatch.setattr(core.audio, "BLOCK_S", 20.0)
     t = base.transcribe(path)
     reference = " ".join("Kids are talking by the door" if p.name.split("-")[4] == "01" else
                          "Dogs are sitting by the door" for p in paths)

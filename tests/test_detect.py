@@ -201,7 +201,7 @@ def test_a_language_without_a_voice_stops_with_the_languages_and_how_to_force_en
 
 
 def test_the_summary_names_the_most_likely_emotion_behind_uncertain():
-    from convert.runner import _summary
+    from detect import _summary
     probabilities = {"sad": 0.45, "angry": 0.22, "happy": 0.11}
     report = {"detected_emotion": {"label": UNCERTAIN, "probabilities": probabilities}, "transcript": None,
               "mode": "synthesis", "speaker": "youngwoman", "target_emotion": "happy", "notes": [],

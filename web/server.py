@@ -40,7 +40,7 @@ from convert.pipeline import Converter, Request
 from core.audio import SR, resample, save_audio
 from core.errors import UserError
 from core.labels import EMOTIONS
-from tts import add_voices, voice_names
+from tts import voice_names
 from web.config import AppConfig
 from web.live import LiveAsr, LiveStream, ModelLocks
 from web.sessions import Session, Sessions
@@ -60,8 +60,6 @@ class ConvertForm(BaseModel):
 
 def create_app(config: AppConfig, detect: DetectConfig, converter: Converter | None = None) -> FastAPI:
     """The app; models load in the background at start-up (requests wait for them)."""
-    if detect.tts.voices:
-        add_voices(detect.tts.voices)
     converter = converter or Converter(detect)
     analyzer = converter.analyzer
     locks = ModelLocks()
