@@ -66,7 +66,7 @@ def test_predict_files_folders_and_json(trained, shared_data, tmp_path):
     as_json = cli("predict.py", "--config", str(tmp / "ckpt"), "--json", "--normalise", "batch", str(tmp_path))
     rows = json.loads(as_json.stdout)
     assert len(rows) == len(clips) and set(rows[0]) == {"path", "label", "top", "probabilities"}
-    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-6 for r in rows)
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-3 for r in rows)     # rounded to 4 places
 
 
 def test_predict_skips_bad_files_by_name(trained, ravdess_clip, tmp_path):
