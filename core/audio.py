@@ -208,9 +208,13 @@ def check_writable(folder: str | os.PathLike, where: str = "--output-dir") -> No
     try:
         if not existing.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "a file is in the way")
+        _sweep_unheld(existing.glob(".write-test-*"))     # a killed run's probe
         fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=existing)
-        os.close(fd)
-        os.unlink(probe)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)                  # held while it lives: see _sweep_unheld
+            Path(probe).unlink(missing_ok=True)
+        finally:
+            os.close(fd)
     except OSError as e:
         raise UserError(f"output folder {folder} cannot be written ({_strerror(e)}); "
                         f"choose another with {where}") from None
@@ -287,7 +291,12 @@ class atomic_path:
 
 def sweep_temporary(path: Path) -> None:
     """Remove `atomic_path`'s temporary files of `path` that no writer holds (a killed one's)."""
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    _sweep_unheld(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+
+
+def _sweep_unheld(paths: Iterable[Path]) -> None:
+    """Delete the files no live process holds a lock on."""
+    for stale in paths:
         try:
             fd = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:

@@ -87,3 +87,16 @@ def test_a_read_only_file_system_is_named(tmp_path):
             check_writable(locked / "out")
     finally:
         subprocess.run(["umount", str(locked)], check=True)
+
+
+def test_a_killed_runs_write_probe_is_swept_a_live_ones_kept(tmp_path):
+    """check_writable's probe file, left by a run killed in its microsecond, goes with the next
+    check; one a live process holds (locked) stays."""
+    import fcntl
+    stale, held = tmp_path / ".write-test-stale", tmp_path / ".write-test-held"
+    stale.write_bytes(b"")
+    held.write_bytes(b"")
+    with open(held) as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        check_writable(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".write-test-held"]
