@@ -21,9 +21,10 @@ def main(argv=None):
     parser.add_argument("audio", nargs="+", type=path_arg, help="audio files or folders")
     add_config_options(parser, "configs/multicorpus.yaml", what="experiment YAML or checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print a JSON list with all probabilities")
-    parser.add_argument("--normalise", choices=["none", "batch"], default="none",
+    parser.add_argument("--normalise", choices=["none", "batch", "adapt"], default="none",
                         help="'batch': standardise features over all given files first (use for one "
-                             "speaker's or one recording setup's clips from another corpus)")
+                             "speaker's or one recording setup's clips from another corpus); 'adapt': "
+                             "learn the speaker file by file, in the order given (ser/adapt.py)")
     parser.add_argument("--plots", metavar="DIR", nargs="?", type=path_arg, const="output", default=None,
                         help="also write DIR/<name>.png per file (default DIR: output): waveform, "
                              "log-mel + F0, RMS and the probabilities; existing files are kept")
@@ -63,7 +64,8 @@ def main(argv=None):
     if not paths:       # the error line names the (first) reason
         raise UserError(skipped[0] if len(skipped) == 1 else
                         f"none of the {len(skipped)} inputs could be classified; the first: {skipped[0]}")
-    predictions = rec.classify(features, normalise=args.normalise == "batch")
+    predictions = rec.classify(features, normalise=args.normalise == "batch",
+                               adapter=rec.session_adapter() if args.normalise == "adapt" else None)
     if args.plots:
         from convert.plots import Clip, render_clips, write_png
         from core.audio import load_audio

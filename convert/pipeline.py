@@ -217,12 +217,20 @@ class Converter:
                              Clip("output" + (f": heard as {heard.label}" if heard else ""), out, out_sr,
                                   heard or None)])
 
-    def detect_emotion(self, audio: np.ndarray | Iterable[np.ndarray]):
+    def session_adapter(self):
+        """A new `ser.adapt.SessionAdapter` for one live stream or recording; None with `ser.adapt` off."""
+        if not self.config.ser.adapt:
+            return None
+        self.load(asr=False)
+        return self.recognizer.session_adapter()
+
+    def detect_emotion(self, audio: np.ndarray | Iterable[np.ndarray], adapter=None):
         """SER over a 16 kHz waveform, cut into windows at pauses (see `_windows`), or over an
         iterable of such windows; silent windows are skipped and the probabilities weighted by
         window length. With at least `ser.normalise_min_windows`
         windows of speech, the windows are standardised together first (per-recording
-        normalisation, config `ser.normalise`). None when no window holds speech."""
+        normalisation, config `ser.normalise`); `adapter` classifies them as windows of its session
+        instead. None when no window holds speech."""
         from ser import Prediction
         cfg, rec = self.config.ser, self.recognizer
         windows = _windows(audio, ASR_SR, cfg.window_s) if isinstance(audio, np.ndarray) else audio
@@ -236,7 +244,7 @@ class Converter:
         if not features:
             return None
         together = cfg.normalise == "recording" and len(features) >= cfg.normalise_min_windows
-        predictions = rec.classify(features, normalise=together)
+        predictions = rec.classify(features, normalise=together, adapter=adapter)
         weights = np.asarray(pieces, dtype=float) / sum(pieces)
         mean = sum(w * np.array([p.probabilities[l] for l in rec.labels]) for w, p in zip(weights, predictions))
         return Prediction.of(rec.labels, mean, rec.uncertain_below)

@@ -116,7 +116,9 @@ def _rows(converter, reader, spans, found, path, text) -> list[dict]:
     """One row per span: the voice's emotion, the words of the segments whose centre lies in the
     part of time the row owns (overlapping windows split at the midpoints between their centres,
     so each segment is said once), their emotion, the fused one."""
-    voices = [(start / SR, end / SR, converter.detect_emotion(reader.audio(start, end))) for start, end in spans]
+    adapter = converter.session_adapter()             # one per recording: it learns the speaker
+    voices = [(start / SR, end / SR, converter.detect_emotion(reader.audio(start, end), adapter))
+              for start, end in spans]
     if not voices:
         return []
     centres = [(t0 + t1) / 2 for t0, t1, _ in voices]

@@ -16,6 +16,7 @@ DEFAULT_CONFIG = "configs/multicorpus.yaml"
 
 
 UNCERTAIN = "uncertain"
+ADAPT_METHOD, ADAPT_PRIOR = "anchored", 10.0     # session adaptation: chosen in bench/adapt_bench.py
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ class Recognizer:
         wav = resample(wav.mean(axis=1) if wav.ndim == 2 else wav, sr, SR)
         return extract_wave(self.feature_sets, wav, where)
 
-    def classify(self, features: list[np.ndarray], normalise: bool = False) -> list[Prediction]:
+    def classify(self, features: list[np.ndarray], normalise: bool = False, adapter=None) -> list[Prediction]:
         """Predictions for precomputed features; `normalise` standardises them as one batch
-        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy).
+        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy);
+        `adapter` (a `ser.adapt.SessionAdapter`) classifies them in order as windows of one session.
 
         A model trained with `data.normalise: speaker` needs that: a batch of one speaker's clips."""
+        if adapter is not None:
+            return [self._adapted(x, adapter) for x in features]
         if self.per_speaker:
             if not normalise:
                 raise UserError(f"{self.checkpoint}: this model was trained on per-speaker standardised "
@@ -74,10 +78,28 @@ class Recognizer:
             features = standardise(features)
         elif normalise:
             features = batch_normalise(features, *self.model.input_stats())
+        return [Prediction.of(self.labels, p, self.uncertain_below) for p in self.probabilities(features)]
+
+    def probabilities(self, features: list[np.ndarray]) -> np.ndarray:
+        """The calibrated probabilities (rows) of precomputed features."""
         probs = self.model.predict_proba(features)          # checks the features' dimensions first
         novelty = None if self.novelty is None else self.novelty.score(features)
-        probs = self.calibration.apply(probs, novelty)
-        return [Prediction.of(self.labels, p, self.uncertain_below) for p in probs]
+        return self.calibration.apply(probs, novelty)
+
+    def _adapted(self, x: np.ndarray, adapter) -> Prediction:
+        p = self.probabilities([adapter.features(x)])[0]
+        q = adapter.probabilities(p)
+        adapter.learn(x, p)
+        return Prediction.of(self.labels, q, self.uncertain_below)
+
+    def session_adapter(self, method: str = ADAPT_METHOD, prior: float = ADAPT_PRIOR):
+        """A new `ser.adapt.SessionAdapter` for this model (one per live stream or recording)."""
+        from ser.adapt import SessionAdapter, load_class_means
+        if self.per_speaker:
+            raise UserError(f"{self.checkpoint}: a per-speaker model classifies batches; it takes no session adapter")
+        mean, scale = self.model.input_stats()
+        return SessionAdapter(mean, scale, self.labels, method, prior, load_class_means(self.checkpoint, self.labels,
+                                                                                         len(mean)))
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
         """The emotion of one waveform (float, any rate, mono or samples x channels)."""

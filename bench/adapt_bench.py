@@ -1,0 +1,244 @@
+#!/usr/bin/env python
+"""Session adaptation (ser/adapt.py) on streams of one speaker: per-clip against adapted.
+
+The recogniser is the config's (features, model, augmentation), trained out-of-fold: its
+speakers are split into grouped folds and each fold's model classifies the speakers it never
+saw; the corpora not in the config (default ESD and ASED) are classified by a model trained on
+all of its data. Calibration: the shipped checkpoint's, with each model's own novelty. Streams,
+per speaker: `mixed` (all the speaker's clips in random order) and `one` (all of the speaker's
+clips of one emotion, for each emotion). Every stream is classified clip by clip, the adapter
+reset at its start. Speakers alternate, in sorted order, between validation and test; each
+method's prior weight is chosen on validation (the largest mixed-stream gain, less any
+one-emotion loss beyond 0.02), and the method too; test reports all.
+
+    python bench/adapt_bench.py [--config configs/multicorpus.yaml] [--folds 3] [--held-out esd ased]
+
+Fold models are kept in results/adapt_bench/ and reused when their speakers match.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+PRIORS = (3.0, 10.0, 30.0)
+ALLOWED_LOSS = 0.02
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/multicorpus.yaml")
+    parser.add_argument("--folds", type=int, default=3, help="speaker folds for the out-of-fold models")
+    parser.add_argument("--held-out", nargs="*", default=["esd", "ased"], help="corpora in ../shared/data not in the config")
+    parser.add_argument("--out", type=Path, default=Path("results/adapt_bench"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    from ser.adapt import METHODS
+    from ser.config import load_experiment
+    cfg = load_experiment(args.config)
+    clips = list(out_of_fold(cfg, args.folds, args.out))
+    if args.held_out:
+        clips.append(held_out(cfg, args.held_out, args.out))
+    streams = [s for rec, df, X, y in clips for s in make_streams(rec, df, X, y, args.seed)]
+    print(f"{len(streams)} streams, {sum(len(s['idx']) for s in streams)} clips", file=sys.stderr)
+    for s in streams:
+        s["none"] = run(s, None)
+    results, chosen = {}, {}
+    for method in METHODS:
+        for prior in PRIORS:
+            key = f"{method} {prior:g}"
+            for s in streams:
+                s[key] = run(s, s["rec"].session_adapter(method, prior))
+            results[key] = score(streams, key)
+            print(f"{key}: validation {summary(results[key]['validation'])}", file=sys.stderr)
+        best = max((f"{method} {p:g}" for p in PRIORS), key=lambda k: selection(results[k]["validation"]))
+        chosen[method] = best
+    winner = max(chosen.values(), key=lambda k: selection(results[k]["validation"]))
+    report(results, chosen, winner, streams)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps({"chosen": chosen, "winner": winner, "results": results},
+                                                      indent=1) + "\n", encoding="utf-8")
+
+
+def out_of_fold(cfg, folds: int, out: Path):
+    """(recogniser, clips, features, labels) per fold: the fold's model and the speakers it never saw."""
+    from ser.evaluate import splits
+    from ser.experiment import Trainer, augmented, prepare
+    from ser.data import class_labels
+    df, X, sets = prepare(cfg)
+    labels = class_labels(df, cfg.data.classes)
+    y = np.array([labels.index(e) for e in df["emotion"]])
+    speakers = df["speaker"].astype(str).to_numpy()
+    trainer = None
+    for k, (train, test) in enumerate(splits(speakers, y, labels, "group_kfold", folds, seed=cfg.seed)):
+        folder = out / f"fold{k + 1}"
+        held = sorted(set(speakers[test]))
+        if not _reusable(folder, held):
+            if trainer is None:
+                trainer = Trainer(cfg, X, y, len(labels), augmented(cfg, df, sets), df)
+            print(f"training fold {k + 1}/{folds}…", file=sys.stderr, flush=True)
+            _save(cfg, folder, trainer.fit(train), sets, labels, [X[i] for i in train], y[train],
+                  df["corpus"].astype(str).to_numpy()[train], held)
+        yield _load(folder), df.iloc[test].reset_index(drop=True), [X[i] for i in test], y[test]
+
+
+def held_out(cfg, corpora: list[str], out: Path):
+    """The corpora outside the config, classified by a model trained on all of the config's data."""
+    from ser.config import load_experiment
+    from ser.data import class_labels
+    from ser.experiment import Trainer, augmented, prepare
+    df, X, sets = prepare(cfg)
+    labels = class_labels(df, cfg.data.classes)
+    folder = out / "all"
+    if not _reusable(folder, []):
+        y = np.array([labels.index(e) for e in df["emotion"]])
+        print("training on all of the config's data…", file=sys.stderr, flush=True)
+        model = Trainer(cfg, X, y, len(labels), augmented(cfg, df, sets), df).fit(np.arange(len(y)))
+        _save(cfg, folder, model, sets, labels, X, y, df["corpus"].astype(str).to_numpy(), [])
+    data = Path(cfg.data.sources[0]).parent
+    other = load_experiment(cfg.source, [f"data.sources=[{', '.join(str(data / c) for c in corpora)}]",
+                                         "data.augment.copies=0"])
+    df2, X2, _ = prepare(other)
+    keep = df2["emotion"].isin(labels).to_numpy()
+    df2 = df2[keep].reset_index(drop=True)
+    X2 = [x for x, k in zip(X2, keep) if k]
+    return _load(folder), df2, X2, np.array([labels.index(e) for e in df2["emotion"]])
+
+
+def _save(cfg, folder: Path, model, sets, labels, X, y, corpora, held: list[str]) -> None:
+    from ser.adapt import class_means, save_class_means
+    from ser.calibrate import Novelty
+    from ser.models import save_checkpoint
+    shipped = _shipped_calibration(cfg)
+    mean, scale = model.input_stats()
+    save_checkpoint(folder, model, [fs.spec() for fs in sets], labels, cfg.seed,
+                    {"normalise": "none", "temperature": shipped.temperature,
+                     "uncertain_below": cfg.calibration.uncertain_below, "held_out_speakers": held},
+                    Novelty.fit(X), shipped)
+    save_class_means(folder, class_means(X, y, corpora, mean, scale, len(labels)))
+
+
+def _shipped_calibration(cfg):
+    from core.config import resolve_path
+    from ser.models import load_calibration
+    folder = resolve_path(cfg.output.checkpoint)
+    return load_calibration(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")))[0]
+
+
+def _reusable(folder: Path, held: list[str]) -> bool:
+    meta = folder / "meta.json"
+    return (folder / "adapt.npz").is_file() and meta.is_file() and \
+        json.loads(meta.read_text(encoding="utf-8")).get("held_out_speakers") == held
+
+
+def _load(folder: Path):
+    from ser.recognizer import Recognizer
+    return Recognizer(folder)
+
+
+def make_streams(rec, df, X, y, seed: int):
+    """The mixed and one-emotion streams of every speaker, with their validation/test part."""
+    rng = np.random.default_rng(seed)
+    speakers = df["speaker"].astype(str).to_numpy()
+    corpora = df["corpus"].astype(str).to_numpy()
+    for corpus in sorted(set(corpora)):
+        names = sorted(set(speakers[corpora == corpus]))
+        for n, speaker in enumerate(names):
+            part = "test" if n % 2 or len(names) == 1 else "validation"
+            mine = np.flatnonzero((speakers == speaker) & (corpora == corpus))
+            base = dict(rec=rec, X=X, y=y, corpus=corpus, speaker=speaker, part=part)
+            if len(set(y[mine])) > 1:
+                yield {**base, "kind": "mixed", "idx": rng.permutation(mine)}
+            for c in sorted(set(y[mine])):
+                yield {**base, "kind": "one", "idx": rng.permutation(mine[y[mine] == c])}
+
+
+def run(stream, adapter) -> np.ndarray:
+    """The top emotion of each clip of the stream, classified in order."""
+    rec = stream["rec"]
+    predictions = rec.classify([stream["X"][i] for i in stream["idx"]], adapter=adapter)
+    return np.array([rec.labels.index(p.top) for p in predictions])
+
+
+def _uar(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
+
+
+def score(streams, key: str) -> dict:
+    """Per part and corpus: mixed-stream UAR per clip and adapted; one-emotion accuracy and UAR
+    (recall per emotion, averaged) per clip and adapted; the mixed-stream UAR of clips past the
+    first `prior` of their stream (per clip and adapted)."""
+    out = {}
+    for part in ("validation", "test"):
+        out[part] = {}
+        for corpus in sorted({s["corpus"] for s in streams if s["part"] == part}):
+            row = {}
+            for kind in ("mixed", "one"):
+                chosen = [s for s in streams if s["part"] == part and s["corpus"] == corpus and s["kind"] == kind]
+                if not chosen:
+                    continue
+                truth = np.concatenate([s["y"][s["idx"]] for s in chosen])
+                before, after = (np.concatenate([s[k] for s in chosen]) for k in ("none", key))
+                row[kind] = {"clips": len(truth), "streams": len(chosen), "uar": _uar(truth, before),
+                             "uar_adapted": _uar(truth, after), "accuracy": float(np.mean(truth == before)),
+                             "accuracy_adapted": float(np.mean(truth == after))}
+                if kind == "mixed":
+                    skip = int(float(key.split()[1])) if " " in key else 0
+                    late = np.concatenate([np.arange(len(s["idx"])) >= skip for s in chosen])
+                    row[kind]["uar_learnt"] = _uar(truth[late], before[late])
+                    row[kind]["uar_learnt_adapted"] = _uar(truth[late], after[late])
+            out[part][corpus] = row
+    return out
+
+
+def _mean(part: dict, kind: str, field: str) -> float:
+    values = [v[kind][field] for v in part.values() if kind in v]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def summary(part: dict) -> str:
+    return (f"mixed UAR {_mean(part, 'mixed', 'uar'):.3f} -> {_mean(part, 'mixed', 'uar_adapted'):.3f}, "
+            f"one-emotion accuracy {_mean(part, 'one', 'accuracy'):.3f} -> {_mean(part, 'one', 'accuracy_adapted'):.3f}")
+
+
+def selection(part: dict) -> float:
+    """Mixed-stream gain less the one-emotion accuracy loss beyond ALLOWED_LOSS (means over corpora)."""
+    gain = _mean(part, "mixed", "uar_adapted") - _mean(part, "mixed", "uar")
+    loss = _mean(part, "one", "accuracy") - _mean(part, "one", "accuracy_adapted")
+    return gain - max(0.0, loss - ALLOWED_LOSS)
+
+
+def report(results: dict, chosen: dict, winner: str, streams) -> None:
+    """Markdown tables per part: per clip, then each method with its chosen prior (the mixed UAR
+    past the prior as per clip -> adapted, since which clips count depends on the prior)."""
+    print(f"chosen on validation speakers: {', '.join(chosen.values())}; best: {winner}")
+    for part in ("validation", "test"):
+        n = [s for s in streams if s["part"] == part]
+        print(f"\n{part}: {len({(s['corpus'], s['speaker']) for s in n})} speakers, "
+              f"{sum(s['kind'] == 'mixed' for s in n)} mixed and {sum(s['kind'] == 'one' for s in n)} one-emotion streams")
+        corpora = sorted(results[winner][part])
+        print("| | " + " | ".join(corpora) + " | mean |")
+        print("|---|" + "---|" * (len(corpora) + 1))
+        for kind, field, what in (("mixed", "uar", "mixed UAR"), ("one", "accuracy", "one-emotion accuracy"),
+                                  ("one", "uar", "one-emotion UAR"), ("mixed", "uar_learnt", "mixed UAR past the prior")):
+            rows = [("per clip", results[winner][part], field)] if field != "uar_learnt" else []
+            rows += [(key, results[key][part], field + "_adapted") for key in chosen.values()]
+            for name, res, f in rows:
+                means = {kind: {field: _mean(res, kind, field), f: _mean(res, kind, f)}}
+                cells = [_cell(res[c], kind, field, f) for c in corpora] + [_cell(means, kind, field, f)]
+                print(f"| {what}: {name} | " + " | ".join(cells) + " |")
+
+
+def _cell(row: dict, kind: str, field: str, f: str) -> str:
+    if kind not in row:
+        return "—"
+    if field == "uar_learnt":
+        return f"{row[kind][field]:.3f} -> {row[kind][f]:.3f}"
+    return f"{row[kind][f]:.3f}"
+
+
+if __name__ == "__main__":
+    main()
