@@ -1,16 +1,18 @@
 #!/usr/bin/env python
 """Session adaptation (ser/adapt.py) on streams of one speaker: per-clip against adapted.
 
-The recogniser is the config's (features, model, augmentation), trained out-of-fold: its
-speakers are split into grouped folds and each fold's model classifies the speakers it never
-saw; the corpora not in the config (default ESD and ASED) are classified by a model trained on
-all of its data. Calibration: the shipped checkpoint's, with each model's own novelty. Streams,
+The recogniser is the config's (features, model, augmentation; `--set` changes them), trained
+out-of-fold: its speakers are split into grouped folds and each fold's model classifies the
+speakers it never saw; the corpora not in the config (default ESD and ASED) are classified by
+the shipped checkpoint itself (the config's output.checkpoint). Calibration: the shipped
+checkpoint's, with each fold model's own novelty. Streams,
 per speaker: `mixed` (all the speaker's clips in random order) and `one` (all of the speaker's
 clips of one emotion, for each emotion). Every stream is classified clip by clip, the adapter
 reset at its start. Speakers alternate, in sorted order, between validation and test; each
 method's prior weight is chosen on validation (the largest mixed-stream gain, less any
 one-emotion loss beyond 0.02), and the method too; test reports all.
 
+    python -m ser.adapt --config configs/multicorpus.yaml     # once: the checkpoint's adapt.npz
     python bench/adapt_bench.py [--config configs/multicorpus.yaml] [--folds 3] [--held-out esd ased]
 
 Fold models are kept in results/adapt_bench/ and reused when their speakers match.
@@ -24,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PRIORS = (3.0, 10.0, 30.0)
+PRIORS = (5.0, 10.0, 20.0)
 ALLOWED_LOSS = 0.02
 
 
@@ -35,13 +37,16 @@ def main():
     parser.add_argument("--held-out", nargs="*", default=["esd", "ased"], help="corpora in ../shared/data not in the config")
     parser.add_argument("--out", type=Path, default=Path("results/adapt_bench"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of the config for the out-of-fold models")
     args = parser.parse_args()
     from ser.adapt import METHODS
     from ser.config import load_experiment
-    cfg = load_experiment(args.config)
-    clips = list(out_of_fold(cfg, args.folds, args.out))
+    cfg = load_experiment(args.config, args.set)
+    data = Data(cfg, args.set)
+    clips = list(out_of_fold(data, args.folds, args.out))
     if args.held_out:
-        clips.append(held_out(cfg, args.held_out, args.out))
+        clips.append(held_out(data, args.held_out))
     streams = [s for rec, df, X, y in clips for s in make_streams(rec, df, X, y, args.seed)]
     print(f"{len(streams)} streams, {sum(len(s['idx']) for s in streams)} clips", file=sys.stderr)
     for s in streams:
@@ -63,52 +68,61 @@ def main():
                                                       indent=1) + "\n", encoding="utf-8")
 
 
-def out_of_fold(cfg, folds: int, out: Path):
+class Data:
+    """The config's clips, features and labels, read from the feature cache once; a model on any
+    of its clips (with their augmented copies, read when first needed)."""
+
+    def __init__(self, cfg, overrides: list[str]):
+        from ser.data import class_labels
+        from ser.experiment import prepare
+        self.cfg, self.overrides = cfg, list(overrides)
+        self.df, self.X, self.sets = prepare(cfg)
+        self.labels = class_labels(self.df, cfg.data.classes)
+        self.y = np.array([self.labels.index(e) for e in self.df["emotion"]])
+        self.corpora = self.df["corpus"].astype(str).to_numpy()
+        self.trainer = None
+
+    def model(self, folder: Path, train: np.ndarray, held: list[str]):
+        """The recogniser fitted on clips `train` (kept in `folder`, reused when its held-out speakers match)."""
+        if not _reusable(folder, held, self.overrides):
+            from ser.experiment import Trainer, augmented
+            if self.trainer is None:
+                self.trainer = Trainer(self.cfg, self.X, self.y, len(self.labels),
+                                       augmented(self.cfg, self.df, self.sets), self.df)
+            print(f"training {folder.name}…", file=sys.stderr, flush=True)
+            _save(self.cfg, folder, self.trainer.fit(train), self.sets, self.labels, [self.X[i] for i in train],
+                  self.y[train], self.corpora[train], {"held_out_speakers": held, "overrides": self.overrides})
+        from ser.recognizer import Recognizer
+        return Recognizer(folder)
+
+
+def out_of_fold(data: Data, folds: int, out: Path):
     """(recogniser, clips, features, labels) per fold: the fold's model and the speakers it never saw."""
     from ser.evaluate import splits
-    from ser.experiment import Trainer, augmented, prepare
-    from ser.data import class_labels
-    df, X, sets = prepare(cfg)
-    labels = class_labels(df, cfg.data.classes)
-    y = np.array([labels.index(e) for e in df["emotion"]])
-    speakers = df["speaker"].astype(str).to_numpy()
-    trainer = None
-    for k, (train, test) in enumerate(splits(speakers, y, labels, "group_kfold", folds, seed=cfg.seed)):
-        folder = out / f"fold{k + 1}"
-        held = sorted(set(speakers[test]))
-        if not _reusable(folder, held):
-            if trainer is None:
-                trainer = Trainer(cfg, X, y, len(labels), augmented(cfg, df, sets), df)
-            print(f"training fold {k + 1}/{folds}…", file=sys.stderr, flush=True)
-            _save(cfg, folder, trainer.fit(train), sets, labels, [X[i] for i in train], y[train],
-                  df["corpus"].astype(str).to_numpy()[train], held)
-        yield _load(folder), df.iloc[test].reset_index(drop=True), [X[i] for i in test], y[test]
+    speakers = data.df["speaker"].astype(str).to_numpy()
+    for k, (train, test) in enumerate(splits(speakers, data.y, data.labels, "group_kfold", folds, seed=data.cfg.seed)):
+        rec = data.model(out / f"fold{k + 1}", train, sorted(set(speakers[test])))
+        yield rec, data.df.iloc[test].reset_index(drop=True), [data.X[i] for i in test], data.y[test]
 
 
-def held_out(cfg, corpora: list[str], out: Path):
-    """The corpora outside the config, classified by a model trained on all of the config's data."""
+def held_out(data: Data, corpora: list[str]):
+    """The corpora outside the config, classified by the shipped checkpoint (the config's
+    output.checkpoint, with its adapt.npz from `python -m ser.adapt`)."""
     from ser.config import load_experiment
-    from ser.data import class_labels
-    from ser.experiment import Trainer, augmented, prepare
-    df, X, sets = prepare(cfg)
-    labels = class_labels(df, cfg.data.classes)
-    folder = out / "all"
-    if not _reusable(folder, []):
-        y = np.array([labels.index(e) for e in df["emotion"]])
-        print("training on all of the config's data…", file=sys.stderr, flush=True)
-        model = Trainer(cfg, X, y, len(labels), augmented(cfg, df, sets), df).fit(np.arange(len(y)))
-        _save(cfg, folder, model, sets, labels, X, y, df["corpus"].astype(str).to_numpy(), [])
-    data = Path(cfg.data.sources[0]).parent
-    other = load_experiment(cfg.source, [f"data.sources=[{', '.join(str(data / c) for c in corpora)}]",
-                                         "data.augment.copies=0"])
-    df2, X2, _ = prepare(other)
-    keep = df2["emotion"].isin(labels).to_numpy()
-    df2 = df2[keep].reset_index(drop=True)
-    X2 = [x for x, k in zip(X2, keep) if k]
-    return _load(folder), df2, X2, np.array([labels.index(e) for e in df2["emotion"]])
+    from ser.experiment import prepare
+    from ser.recognizer import load_recognizer
+    rec = load_recognizer(data.cfg.source)
+    where = Path(data.cfg.data.sources[0]).parent
+    other = load_experiment(data.cfg.source, [f"data.sources=[{', '.join(str(where / c) for c in corpora)}]",
+                                              "data.augment.copies=0"])
+    df, X, _ = prepare(other)
+    keep = df["emotion"].isin(rec.labels).to_numpy()
+    df = df[keep].reset_index(drop=True)
+    X = [x for x, k in zip(X, keep) if k]
+    return rec, df, X, np.array([rec.labels.index(e) for e in df["emotion"]])
 
 
-def _save(cfg, folder: Path, model, sets, labels, X, y, corpora, held: list[str]) -> None:
+def _save(cfg, folder: Path, model, sets, labels, X, y, corpora, made: dict) -> None:
     from ser.adapt import class_means, save_class_means
     from ser.calibrate import Novelty
     from ser.models import save_checkpoint
@@ -116,7 +130,7 @@ def _save(cfg, folder: Path, model, sets, labels, X, y, corpora, held: list[str]
     mean, scale = model.input_stats()
     save_checkpoint(folder, model, [fs.spec() for fs in sets], labels, cfg.seed,
                     {"normalise": "none", "temperature": shipped.temperature,
-                     "uncertain_below": cfg.calibration.uncertain_below, "held_out_speakers": held},
+                     "uncertain_below": cfg.calibration.uncertain_below, "bench": made},
                     Novelty.fit(X), shipped)
     save_class_means(folder, class_means(X, y, corpora, mean, scale, len(labels)))
 
@@ -128,15 +142,10 @@ def _shipped_calibration(cfg):
     return load_calibration(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")))[0]
 
 
-def _reusable(folder: Path, held: list[str]) -> bool:
+def _reusable(folder: Path, held: list[str], overrides: list[str]) -> bool:
     meta = folder / "meta.json"
-    return (folder / "adapt.npz").is_file() and meta.is_file() and \
-        json.loads(meta.read_text(encoding="utf-8")).get("held_out_speakers") == held
-
-
-def _load(folder: Path):
-    from ser.recognizer import Recognizer
-    return Recognizer(folder)
+    return (folder / "adapt.npz").is_file() and meta.is_file() and json.loads(meta.read_text(
+        encoding="utf-8")).get("bench") == {"held_out_speakers": held, "overrides": overrides}
 
 
 def make_streams(rec, df, X, y, seed: int):
@@ -164,6 +173,9 @@ def run(stream, adapter) -> np.ndarray:
 
 
 def _uar(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Recall averaged over the emotions present (NaN for no clips)."""
+    if not len(truth):
+        return float("nan")
     return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
 
 
@@ -195,7 +207,7 @@ def score(streams, key: str) -> dict:
 
 
 def _mean(part: dict, kind: str, field: str) -> float:
-    values = [v[kind][field] for v in part.values() if kind in v]
+    values = [v[kind][field] for v in part.values() if kind in v and not np.isnan(v[kind][field])]
     return float(np.mean(values)) if values else float("nan")
 
 

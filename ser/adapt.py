@@ -11,10 +11,11 @@ no data at all) nothing changes. Methods (bench/adapt_bench.py measures them, do
   shrunk towards the training ones (0 and 1); features are standardised by them.
 - `mean`: the same for the mean only (an offset).
 - `anchored`: the speaker's offset as the mean of each window minus the training mean of the
-  emotion the model hears in it (posterior-weighted), so a session that holds one emotion keeps
+  emotion the model hears in it (its top emotion), so a session that holds one emotion keeps
   it: only the part of the features that no training emotion explains is taken for the voice.
   Needs the training emotions' means (`class_means`).
-- `neutral`: the same, learnt only from what the model hears as neutral or calm.
+- `anchored_soft`: the same against the posterior-weighted mix of the emotions' means.
+- `neutral`: the same, learnt only from what the model hears as neutral or calm (weighted by it).
 - `prior`: the output side. The session's emotion priors are re-estimated by EM over its last
   `memory` windows' probabilities (Saerens et al. 2002), shrunk towards the training priors (the
   model was trained class-balanced: uniform), and each window's probabilities are reweighted by
@@ -24,7 +25,8 @@ import numpy as np
 
 from core.errors import UserError
 
-METHODS = ("standardise", "mean", "anchored", "neutral", "prior")
+METHODS = ("standardise", "mean", "anchored", "anchored_soft", "neutral", "prior")
+ANCHORED = ("anchored", "anchored_soft", "neutral")
 CALM = ("neutral", "calm")          # the emotions `neutral` anchors on
 EM_STEPS = 20
 
@@ -36,10 +38,10 @@ class SessionAdapter:
                  prior: float = 10.0, class_means: np.ndarray | None = None, memory: int = 200):
         """`mean`, `scale`: the model's input statistics (its features are standardised by them);
         `prior`: the training distribution's weight in windows; `class_means`: (labels x features),
-        each emotion's mean training features after standardisation (`anchored`, `neutral`)."""
+        each emotion's mean training features after standardisation (the anchored methods)."""
         if method not in METHODS:
             raise UserError(f"unknown session adaptation {method!r}; choose one of {', '.join(METHODS)}")
-        if method in ("anchored", "neutral") and class_means is None:
+        if method in ANCHORED and class_means is None:
             raise UserError(f"session adaptation {method!r} needs the training emotions' mean features")
         if prior <= 0 or memory < 1:
             raise UserError("session adaptation needs prior > 0 windows and memory >= 1")
@@ -98,8 +100,8 @@ class SessionAdapter:
         """Learn from one window: its (unadapted) features and the probabilities the model gave it."""
         z = (np.asarray(x, np.float64) - self.mean) / self.scale
         p = np.asarray(p, np.float64)
-        if self.method in ("anchored", "neutral"):
-            w = p * self.anchors
+        if self.method in ANCHORED:
+            w = np.eye(len(p))[np.argmax(p)] if self.method == "anchored" else p * self.anchors
             self.sum += w.sum() * z - w @ self.class_means
             self.weight += w.sum()
         elif self.method != "prior":
