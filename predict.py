@@ -6,6 +6,7 @@ Prints one line per file: path, label, confidence; or, with --json, a JSON list 
 
     python predict.py clip.wav recordings/ [--config configs/multicorpus.yaml] [--json] [--plots [DIR]]
     python predict.py corpus/ --scheduler tcp://10.0.0.5:8786     # features on a Dask cluster
+    python predict.py speaker7/ --normalise adapt      # one speaker's files in order, learning the voice
 """
 import argparse
 import json

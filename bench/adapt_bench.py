@@ -114,7 +114,7 @@ def held_out(data: Data, corpora: list[str]):
     rec = load_recognizer(data.cfg.source)
     where = Path(data.cfg.data.sources[0]).parent
     other = load_experiment(data.cfg.source, [f"data.sources=[{', '.join(str(where / c) for c in corpora)}]",
-                                              "data.augment.copies=0"])
+                                              "data.augment.copies=0", "data.classes=null"])
     df, X, _ = prepare(other)
     keep = df["emotion"].isin(rec.labels).to_numpy()
     df = df[keep].reset_index(drop=True)

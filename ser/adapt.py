@@ -68,7 +68,7 @@ class SessionAdapter:
 
     def features(self, x: np.ndarray) -> np.ndarray:
         """One window's features, adapted to the session so far (unchanged for `prior`)."""
-        if self.method == "prior":
+        if self.method == "prior" or not self.weight:
             return x
         z = (np.asarray(x, np.float64) - self.mean) / self.scale
         offset = self.sum / (self.prior + self.weight)

@@ -144,3 +144,22 @@ def test_live_stream_learns_and_every_start_begins_anew():
         assert state["adaptation"] == {"heard": 3, "needed": 5, "learnt": False}
         again = LiveStream(FakeConverter(), threading.Lock(), SilentAsr(), pool)       # a new Start
         assert again.state()["adaptation"]["heard"] == 0 and again.adapter is not first.adapter
+
+
+def test_recognizer_classifies_a_session_in_order():
+    """The shipped model: the first window is classified as alone; the adapter learns from every
+    window; a per-speaker model takes none."""
+    from ser import load_recognizer
+    rec = load_recognizer("configs/multicorpus.yaml")
+    mean, scale = rec.model.input_stats()
+    rng = np.random.default_rng(0)
+    shift = rng.normal(0, 1, len(mean)) * scale                  # one unusual voice
+    windows = [(mean + shift + rng.normal(0, 1, len(mean)) * scale).astype(np.float32) for _ in range(30)]
+    alone = rec.classify(windows)
+    a = rec.session_adapter()
+    adapted = rec.classify(windows, adapter=a)
+    assert adapted[0].probabilities == pytest.approx(alone[0].probabilities, abs=1e-6)
+    assert a.learning == {"heard": 30, "needed": 10, "learnt": True}
+    assert any(p.probabilities != q.probabilities for p, q in zip(adapted[10:], alone[10:]))
+    with pytest.raises(UserError, match="takes no session adapter"):
+        load_recognizer("configs/speaker_norm.yaml").session_adapter()
