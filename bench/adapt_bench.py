@@ -8,7 +8,8 @@ the shipped checkpoint itself (the config's output.checkpoint). Calibration: the
 checkpoint's, with each fold model's own novelty. Streams,
 per speaker: `mixed` (all the speaker's clips in random order) and `one` (all of the speaker's
 clips of one emotion, for each emotion). Every stream is classified clip by clip, the adapter
-reset at its start. Speakers alternate, in sorted order, between validation and test; each
+reset at its start. Figures are per corpus (pooled over its streams of a kind) and their mean over
+corpora; a corpus's kind with fewer than MIN_CLIPS clips is shown in brackets and left out of the mean. Speakers alternate, in sorted order, between validation and test; each
 method's prior weight is chosen on validation (the largest mixed-stream gain, less any
 one-emotion loss beyond 0.02), and the method too; test reports all.
 
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PRIORS = (5.0, 10.0, 20.0)
 ALLOWED_LOSS = 0.02
+MIN_CLIPS = 50          # a corpus's streams of a kind with fewer clips are shown but not averaged (too few to tell)
 
 
 def main():
@@ -194,7 +196,8 @@ def score(streams, key: str) -> dict:
                     continue
                 truth = np.concatenate([s["y"][s["idx"]] for s in chosen])
                 before, after = (np.concatenate([s[k] for s in chosen]) for k in ("none", key))
-                row[kind] = {"clips": len(truth), "streams": len(chosen), "uar": _uar(truth, before),
+                row[kind] = {"clips": len(truth), "streams": len(chosen), "counted": len(truth) >= MIN_CLIPS,
+                             "uar": _uar(truth, before),
                              "uar_adapted": _uar(truth, after), "accuracy": float(np.mean(truth == before)),
                              "accuracy_adapted": float(np.mean(truth == after))}
                 if kind == "mixed":
@@ -207,7 +210,8 @@ def score(streams, key: str) -> dict:
 
 
 def _mean(part: dict, kind: str, field: str) -> float:
-    values = [v[kind][field] for v in part.values() if kind in v and not np.isnan(v[kind][field])]
+    values = [v[kind][field] for v in part.values()
+              if kind in v and v[kind]["counted"] and not np.isnan(v[kind][field])]
     return float(np.mean(values)) if values else float("nan")
 
 
@@ -239,7 +243,7 @@ def report(results: dict, chosen: dict, winner: str, streams) -> None:
             rows = [("per clip", results[winner][part], field)] if field != "uar_learnt" else []
             rows += [(key, results[key][part], field + "_adapted") for key in chosen.values()]
             for name, res, f in rows:
-                means = {kind: {field: _mean(res, kind, field), f: _mean(res, kind, f)}}
+                means = {kind: {field: _mean(res, kind, field), f: _mean(res, kind, f), "counted": True}}
                 cells = [_cell(res[c], kind, field, f) for c in corpora] + [_cell(means, kind, field, f)]
                 print(f"| {what}: {name} | " + " | ".join(cells) + " |")
 
@@ -247,9 +251,8 @@ def report(results: dict, chosen: dict, winner: str, streams) -> None:
 def _cell(row: dict, kind: str, field: str, f: str) -> str:
     if kind not in row:
         return "—"
-    if field == "uar_learnt":
-        return f"{row[kind][field]:.3f} -> {row[kind][f]:.3f}"
-    return f"{row[kind][f]:.3f}"
+    text = f"{row[kind][field]:.3f} -> {row[kind][f]:.3f}" if field == "uar_learnt" else f"{row[kind][f]:.3f}"
+    return text if row[kind].get("counted", True) else f"({text})"
 
 
 if __name__ == "__main__":

@@ -94,12 +94,15 @@ class Recognizer:
 
     def session_adapter(self, method: str = ADAPT_METHOD, prior: float = ADAPT_PRIOR):
         """A new `ser.adapt.SessionAdapter` for this model (one per live stream or recording)."""
-        from ser.adapt import SessionAdapter, load_class_means
+        from ser.adapt import ANCHORED, MEANS, SessionAdapter, load_class_means
         if self.per_speaker:
             raise UserError(f"{self.checkpoint}: a per-speaker model classifies batches; it takes no session adapter")
         mean, scale = self.model.input_stats()
-        return SessionAdapter(mean, scale, self.labels, method, prior, load_class_means(self.checkpoint, self.labels,
-                                                                                         len(mean)))
+        means = load_class_means(self.checkpoint, self.labels, len(mean))
+        if means is None and method in ANCHORED:
+            raise UserError(f"{self.checkpoint}: has no {MEANS} (the training emotions' means) for session "
+                            f"adaptation; write it with: python -m ser.adapt --config CONFIG")
+        return SessionAdapter(mean, scale, self.labels, method, prior, means)
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
         """The emotion of one waveform (float, any rate, mono or samples x channels)."""

@@ -163,3 +163,5 @@ def test_recognizer_classifies_a_session_in_order():
     assert any(p.probabilities != q.probabilities for p, q in zip(adapted[10:], alone[10:]))
     with pytest.raises(UserError, match="takes no session adapter"):
         load_recognizer("configs/speaker_norm.yaml").session_adapter()
+    with pytest.raises(UserError, match="python -m ser.adapt --config"):
+        load_recognizer("configs/example.yaml").session_adapter()
