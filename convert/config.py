@@ -13,7 +13,7 @@ class SerConfig:
     normalise: Literal["none", "recording"] = "none"   # "recording": standardise a long input's windows together
     normalise_min_windows: Annotated[int, Range(2)] = 5    # ... when it has at least this many windows of speech
     uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
-    adapt: bool = False             # live mode and timelines learn the speaker as they go (ser/adapt.py);
+    adapt: bool = True              # live mode and timelines learn the speaker as they go (ser/adapt.py);
                                     # detect.py's inputs are classified alone
 
     def __post_init__(self):
