@@ -16,7 +16,7 @@ DEFAULT_CONFIG = "configs/multicorpus.yaml"
 
 
 UNCERTAIN = "uncertain"
-ADAPT_METHOD, ADAPT_PRIOR = "anchored", 10.0     # session adaptation: chosen in bench/adapt_bench.py
+ADAPT_METHOD, ADAPT_PRIOR = "anchored", 5.0      # session adaptation: chosen by bench/adapt_bench.py
 
 
 @dataclass(frozen=True)

@@ -159,8 +159,8 @@ def test_recognizer_classifies_a_session_in_order():
     a = rec.session_adapter()
     adapted = rec.classify(windows, adapter=a)
     assert adapted[0].probabilities == pytest.approx(alone[0].probabilities, abs=1e-6)
-    assert a.learning == {"heard": 30, "needed": 10, "learnt": True}
-    assert any(p.probabilities != q.probabilities for p, q in zip(adapted[10:], alone[10:]))
+    assert a.learning == {"heard": 30, "needed": 5, "learnt": True}
+    assert any(p.probabilities != q.probabilities for p, q in zip(adapted[5:], alone[5:]))
     with pytest.raises(UserError, match="takes no session adapter"):
         load_recognizer("configs/speaker_norm.yaml").session_adapter()
     with pytest.raises(UserError, match="python -m ser.adapt --config"):
