@@ -147,10 +147,12 @@ def test_live_over_http(client):
     live = f"/api/s/{token}/live"
     assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0,
                                                    "transcribing": False, "behind_s": 0.0, "skipped_s": 0.0,
-                                                   "asr_model": "base"}
+                                                   "asr_model": "base",
+                                                   "adaptation": {"heard": 0, "needed": 5, "learnt": False}}
     for start in range(0, len(pcm), 16000):
         state = client.post(f"{live}/chunk", content=pcm[start:start + 16000].tobytes()).json()
     assert state["emotion"]["top"] in EMOTIONS and state["heard_s"] == pytest.approx(3.39, abs=0.01)
+    assert 1 <= state["adaptation"]["heard"] <= 4 and not state["adaptation"]["learnt"]    # a window per chunk
     final = client.post(f"{live}/stop").json()
     assert wer(WORDS, final["transcript"]) <= 0.2
 
