@@ -35,7 +35,7 @@ class SessionAdapter:
     """The state of one session for one recogniser; see the module docstring."""
 
     def __init__(self, mean: np.ndarray, scale: np.ndarray, labels: list[str], method: str = "anchored",
-                 prior: float = 10.0, class_means: np.ndarray | None = None, memory: int = 200):
+                 prior: float = 5.0, class_means: np.ndarray | None = None, memory: int = 200):
         """`mean`, `scale`: the model's input statistics (its features are standardised by them);
         `prior`: the training distribution's weight in windows; `class_means`: (labels x features),
         each emotion's mean training features after standardisation (the anchored methods)."""
