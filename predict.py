@@ -7,6 +7,7 @@ Prints one line per file: path, label, confidence; or, with --json, a JSON list 
 
     python predict.py clip.wav recordings/ [--config configs/multicorpus.yaml] [--json] [--plots [DIR]]
     python predict.py corpus/ --scheduler tcp://10.0.0.5:8786     # features on a Dask cluster
+    python predict.py speaker7/ --normalise adapt      # one speaker's files in order, learning the voice
 """
 import argparse
 import json
@@ -22,9 +23,10 @@ def main(argv=None):
     parser.add_argument("audio", nargs="+", type=path_arg, help="audio files or folders")
     add_config_options(parser, "configs/multicorpus.yaml", what="experiment YAML or checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print a JSON list with all probabilities")
-    parser.add_argument("--normalise", choices=["none", "batch"], default="none",
+    parser.add_argument("--normalise", choices=["none", "batch", "adapt"], default="none",
                         help="'batch': standardise features over all given files first (use for one "
-                             "speaker's or one recording setup's clips from another corpus)")
+                             "speaker's or one recording setup's clips from another corpus); 'adapt': "
+                             "learn the speaker file by file, in the order given (ser/adapt.py)")
     parser.add_argument("--plots", metavar="DIR", nargs="?", type=path_arg, const="output", default=None,
                         help="also write DIR/<name>.png per file (default DIR: output): waveform, "
                              "log-mel + F0, RMS and the probabilities; existing files are kept")
@@ -48,7 +50,7 @@ def main(argv=None):
         from convert.outputs import check_writable
         check_writable(Path(args.plots))
     with executor:
-        found, failed = recognise_files(source, overrides, files, executor, normalise=args.normalise == "batch")
+        found, failed = recognise_files(source, overrides, files, executor, normalise=args.normalise)
     skipped += failed
     for reason in skipped[0 if found else 1:]:
         print(f"warning: skipped: {reason}", file=sys.stderr)

@@ -98,16 +98,26 @@ class Analyzer:
         lap("text")
         return Analysis(name, duration, recognition.overall, transcript, text, fused, t)
 
-    def recognise(self, audio):
+    def recognise(self, audio, adapter=None):
         """The recogniser's windows and overall emotion (`ser.Recognition`) of a file, a 16 kHz
-        waveform or a `core.audio.Reader`, in the config's windows."""
+        waveform or a `core.audio.Reader`, in the config's windows (`adapter`: as part of a session)."""
         cfg = self.config.ser
         return self.recognizer.recognise(audio, cfg.window_s, cfg.hop_s,
-                                         cfg.normalise_min_windows if cfg.normalise == "recording" else None)
+                                         cfg.normalise_min_windows if cfg.normalise == "recording" else None,
+                                         adapter)
 
-    def emotion(self, audio) -> Prediction | None:
-        """The voice's emotion of a file or a 16 kHz waveform; None when it holds no speech."""
-        return self.recognise(audio).overall
+    def emotion(self, audio, adapter=None) -> Prediction | None:
+        """The voice's emotion of a file or a 16 kHz waveform; None when it holds no speech.
+        `adapter` (from `session_adapter`): the audio is the next part of that session."""
+        return self.recognise(audio, adapter).overall
+
+    def session_adapter(self):
+        """A new `ser.adapt.SessionAdapter` for one live stream or one timeline; None with
+        `ser.adapt` off."""
+        if not self.config.ser.adapt:
+            return None
+        self.load(asr=False)
+        return self.recognizer.session_adapter()
 
     def transcribe(self, audio: str | Path | np.ndarray, optional: bool = False):
         """ASR (a file is streamed in blocks); '' for no speech. With `optional`, a failure is noted

@@ -16,6 +16,8 @@ class SerConfig:
     normalise: Literal["none", "recording"] = "none"   # "recording": standardise a long input's windows together
     normalise_min_windows: Annotated[int, Range(2)] = 5    # ... when it has at least this many windows of speech
     uncertain_below: float | None = None    # top probability under this: 'uncertain' (None: the model's own)
+    adapt: bool = False             # live mode and timeline rows learn the speaker as they go (ser/adapt.py;
+                                    # off: its targets are not met, docs/ser.md); a recording's emotion never does
 
     def __post_init__(self):
         if self.uncertain_below is not None and not 0 <= self.uncertain_below < 1:

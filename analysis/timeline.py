@@ -124,7 +124,9 @@ def timeline_of(analyzer, reader: Reader, name: str, window_s: float | None = No
             bar.close()
     recognition = analyzer.recognizer.combine(
         found, cfg.normalise_min_windows if cfg.normalise == "recording" else None)
-    rows = _rows(analyzer, recognition, transcript.segments if transcript and text else [], name, text)
+    adapter = analyzer.session_adapter()         # with ser.adapt, the rows learn the speaker as they go;
+    shown = recognition if adapter is None else analyzer.recognizer.combine(found, adapter=adapter)
+    rows = _rows(analyzer, shown, transcript.segments if transcript and text else [], name, text)
     if not rows:
         raise UserError(f"{name}: no audio to analyse")
     import pandas as pd

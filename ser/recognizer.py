@@ -14,12 +14,15 @@ from core.errors import AudioError, UserError
 from core.execute import cached
 from core.labels import UNCERTAIN, Prediction  # noqa: F401  (part of this module's API)
 from ser.config import load_experiment
+from ser.adapt import ANCHORED, MEANS, SessionAdapter, load_class_means
 from ser.data import canonical_label
 from ser.features import build_feature_sets, extract_wave
 from ser.models import load_calibration, load_checkpoint
 
 DEFAULT_CONFIG = "configs/multicorpus.yaml"
 WINDOW_S, HOP_S = 4.0, 2.0      # a recording's emotion is read in windows of 4 s every 2 s, cut at pauses
+
+ADAPT_METHOD, ADAPT_PRIOR = "anchored", 5.0      # session adaptation: chosen by bench/adapt_bench.py
 
 Span = tuple[float, float]      # (start, end) in seconds
 
@@ -54,11 +57,14 @@ class Recognizer:
         wav = resample(wav.mean(axis=1) if wav.ndim == 2 else wav, sr, SR)
         return extract_wave(self.feature_sets, wav, where)
 
-    def classify(self, features: list[np.ndarray], normalise: bool = False) -> list[Prediction]:
+    def classify(self, features: list[np.ndarray], normalise: bool = False, adapter=None) -> list[Prediction]:
         """Predictions for precomputed features; `normalise` standardises them as one batch
-        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy).
+        (per-speaker or per-recording-condition normalisation, the usual cross-corpus remedy);
+        `adapter` (a `ser.adapt.SessionAdapter`) classifies them in order as windows of one session.
 
         A model trained with `data.normalise: speaker` needs that: a batch of one speaker's clips."""
+        if adapter is not None:
+            return [self._adapted(x, adapter) for x in features]
         if self.per_speaker:
             if not normalise:
                 raise UserError(f"{self.checkpoint}: this model was trained on per-speaker standardised "
@@ -66,22 +72,44 @@ class Recognizer:
             features = standardise(features)
         elif normalise:
             features = batch_normalise(features, *self.model.input_stats())
+        return [Prediction.of(self.labels, p, self.uncertain_below) for p in self.probabilities(features)]
+
+    def probabilities(self, features: list[np.ndarray]) -> np.ndarray:
+        """The calibrated probabilities (rows) of precomputed features."""
         probs = self.model.predict_proba(features)          # checks the features' dimensions first
         novelty = None if self.novelty is None else self.novelty.score(features)
-        probs = self.calibration.apply(probs, novelty)
-        return [Prediction.of(self.labels, p, self.uncertain_below) for p in probs]
+        return self.calibration.apply(probs, novelty)
+
+    def _adapted(self, x: np.ndarray, adapter) -> Prediction:
+        p = self.probabilities([adapter.features(x)])[0]
+        q = adapter.probabilities(p)
+        adapter.learn(x, p)
+        return Prediction.of(self.labels, q, self.uncertain_below)
+
+    def session_adapter(self, method: str = ADAPT_METHOD, prior: float = ADAPT_PRIOR):
+        """A new `ser.adapt.SessionAdapter` for this model (one per live stream or recording)."""
+        if self.per_speaker:
+            raise UserError(f"{self.checkpoint}: a per-speaker model classifies batches; it takes no session adapter")
+        mean, scale = self.model.input_stats()
+        means = load_class_means(self.checkpoint, self.labels, len(mean))
+        if means is None and method in ANCHORED:
+            raise UserError(f"{self.checkpoint}: has no {MEANS} (the training emotions' means) for session "
+                            f"adaptation; write it with: python -m ser.build_adapt --config CONFIG")
+        return SessionAdapter(mean, scale, self.labels, method, prior, means)
 
     def predict(self, wav: np.ndarray, sr: int) -> Prediction:
         """The emotion of one waveform (float, any rate, mono or samples x channels), as one clip."""
         return self.classify([self.features(wav, sr)])[0]
 
     def recognise(self, audio: str | os.PathLike | np.ndarray | Reader, window_s: float = WINDOW_S,
-                  hop_s: float = HOP_S, normalise_min: int | None = None) -> Recognition:
+                  hop_s: float = HOP_S, normalise_min: int | None = None, adapter=None) -> Recognition:
         """The emotion of a recording (a file, read block by block; a 16 kHz waveform; or a
         `Reader`) in windows of `window_s` every `hop_s`, edges at pauses. With `normalise_min`,
-        a recording with at least that many windows of speech has them standardised together."""
+        a recording with at least that many windows of speech has them standardised together;
+        with `adapter`, its windows are classified in order as part of that session."""
         reader = audio if isinstance(audio, Reader) else Reader(Source(audio))
-        return self.combine(self.window_features(reader, window_spans(reader, window_s, hop_s)), normalise_min)
+        return self.combine(self.window_features(reader, window_spans(reader, window_s, hop_s)), normalise_min,
+                            adapter=adapter)
 
     def window_features(self, reader: Reader, spans: Iterable[tuple[int, int]]) -> list[tuple[Span, np.ndarray | None]]:
         """Each span's (in samples at 16 kHz) features; None where it holds no speech."""
@@ -95,13 +123,14 @@ class Recognizer:
         return found
 
     def combine(self, windows: list[tuple[Span, np.ndarray | None]], normalise_min: int | None = None,
-                predictions: list[Prediction] | None = None) -> Recognition:
+                predictions: list[Prediction] | None = None, adapter=None) -> Recognition:
         """A Recognition from the windows' features (`predictions`: of the speech windows, when
-        classified already, e.g. together with other recordings' windows)."""
+        classified already, e.g. together with other recordings' windows; `adapter`: classified
+        in order as part of its session)."""
         speech = [f for _, f in windows if f is not None]
         if predictions is None:
             together = normalise_min is not None and len(speech) >= normalise_min
-            predictions = self.classify(speech, normalise=together) if speech else []
+            predictions = self.classify(speech, normalise=together, adapter=adapter) if speech else []
         found, given = [], iter(predictions)
         for span, f in windows:
             found.append((span, None if f is None else next(given)))
@@ -178,11 +207,12 @@ def file_windows(source: str, overrides: tuple, path) -> tuple[list | None, str 
 
 
 def recognise_files(source: str, overrides: tuple, files: list, executor,
-                    normalise: bool = False) -> tuple[list[tuple[Path, Recognition]], list[str]]:
+                    normalise: str = "none") -> tuple[list[tuple[Path, Recognition]], list[str]]:
     """([(file, its Recognition)], [why each other file could not be used]) for the recognizer of
     `source`, in the default windows, the features computed on `executor` (core.execute: this
-    machine or a Dask cluster). `normalise`: all the files' speech windows are standardised
-    together first (one speaker's or one recording setup's clips from another corpus)."""
+    machine or a Dask cluster). `normalise`: 'batch' standardises all the files' speech windows
+    together first (one speaker's or one recording setup's clips from another corpus); 'adapt'
+    classifies them in order as one session that learns the speaker (ser/adapt.py)."""
     from functools import partial
     rec = cached(("recognizer", source, overrides), lambda: load_recognizer(source, overrides))
     results = executor.map(partial(file_windows, source, overrides), files,
@@ -195,8 +225,10 @@ def recognise_files(source: str, overrides: tuple, files: list, executor,
             skipped.append(f"{path}: no speech found (silent or too quiet)")
         else:
             found.append((Path(path), windows))
-    if not normalise:
+    if normalise == "none":
         return [(path, rec.combine(windows)) for path, windows in found], skipped
-    given = iter(rec.classify([f for _, windows in found for _, f in windows if f is not None], normalise=True))
+    speech = [f for _, windows in found for _, f in windows if f is not None]
+    given = iter(rec.classify(speech, normalise=normalise == "batch",
+                              adapter=rec.session_adapter() if normalise == "adapt" else None))
     return [(path, rec.combine(windows, predictions=[next(given) for _, f in windows if f is not None]))
             for path, windows in found], skipped

@@ -32,7 +32,7 @@ SAMPLE = "samples/sample.wav"
 def client():
     config = load_config("configs/app.yaml", AppConfig, ["upload.max_mb=0.5", "upload.max_duration_s=8",
                                                              "timeline.min_duration_s=6"])
-    app = create_app(config, load_config(config.detect, DetectConfig))
+    app = create_app(config, load_config(config.detect, DetectConfig, ["ser.adapt=true"]))   # live learns the voice
     with TestClient(app) as client:
         yield client
     assert not app.state.sessions.root.exists(), "the server's temporary folder outlives it"
@@ -147,10 +147,12 @@ def test_live_over_http(client):
     live = f"/api/s/{token}/live"
     assert client.post(f"{live}/start").json() == {"emotion": None, "transcript": "", "heard_s": 0.0,
                                                    "transcribing": False, "behind_s": 0.0, "skipped_s": 0.0,
-                                                   "asr_model": "base"}
+                                                   "asr_model": "base",
+                                                   "adaptation": {"heard": 0, "needed": 5, "learnt": False}}
     for start in range(0, len(pcm), 16000):
         state = client.post(f"{live}/chunk", content=pcm[start:start + 16000].tobytes()).json()
     assert state["emotion"]["top"] in EMOTIONS and state["heard_s"] == pytest.approx(3.39, abs=0.01)
+    assert 1 <= state["adaptation"]["heard"] <= 4 and not state["adaptation"]["learnt"]    # a window per chunk
     final = client.post(f"{live}/stop").json()
     assert wer(WORDS, final["transcript"]) <= 0.2
 

@@ -83,6 +83,7 @@ class LiveStream:
         self.heard = 0                              # samples received
         self.job: Future | None = None
         self.emotion = None
+        self.adapter = analyzer.session_adapter()   # learns this stream's speaker; new for every Start
 
     def feed(self, pcm: np.ndarray) -> dict:
         """Add a chunk, recognise the emotion of the last window, start a transcription if none runs."""
@@ -92,7 +93,7 @@ class LiveStream:
             self.heard += len(pcm)
             recent = self.recent
         with self.ser_lock:
-            self.emotion = self.analyzer.emotion(recent)
+            self.emotion = self.analyzer.emotion(recent, self.adapter)
         with self.lock:
             if self.job is None or self.job.done():
                 self.job = self.asr_pool.submit(self._transcribe)
@@ -115,7 +116,8 @@ class LiveStream:
 
     def state(self) -> dict:
         """The emotion, the transcript; whether a transcription is running, how much audio was
-        skipped and how far the transcript lags, the ASR model in use."""
+        skipped and how far the transcript lags, the ASR model in use; how far the speaker's
+        baseline is learnt (None when `ser.adapt` is off)."""
         with self.lock:
             words = self.fixed + self.tentative.split()
             behind = len(self.pending)
@@ -127,6 +129,7 @@ class LiveStream:
             "behind_s": round(behind / SR, 1),
             "skipped_s": round(self.skipped / SR, 1),
             "asr_model": self.asr.name,
+            "adaptation": None if self.adapter is None else self.adapter.learning,
         }
 
     def _transcribe(self, final: bool = False) -> None:

@@ -220,7 +220,9 @@ function takePcm() {
 function showLive(state) {
   showEmotion($("live-emotion"), state.emotion, "silence");
   $("live-transcript").textContent = state.transcript;
-  $("live-heard").textContent = `${state.heard_s.toFixed(0)} s heard`;
+  const learning = state.adaptation && !state.adaptation.learnt
+    ? ` · learning your voice… ${state.adaptation.heard}/${state.adaptation.needed}` : "";
+  $("live-heard").textContent = `${state.heard_s.toFixed(0)} s heard${learning}`;
   $("live-emotion").dataset.updated = String(performance.now());
   showTranscribing(state);
 }
