@@ -6,6 +6,7 @@
     python bench/ser_bench.py --only cross    # just the cross-corpus matrix (4 corpora)
     python bench/ser_bench.py --only layers   # which Whisper layers generalise: leave-one-corpus-out per feature set
     python bench/ser_bench.py --only corpora  # which training corpora help: the same test corpora for every set
+    python bench/ser_bench.py --only corpora --set data.augment.copies=0   # the same without augmentation
 
 In-corpus rows: speaker-independent 6-fold (GroupKFold by actor) on all 8 RAVDESS emotions.
 Cross-corpus matrix: train on one corpus, test on another on the labels they share; 'corpus-norm'
@@ -175,14 +176,15 @@ CORPUS_SETS = {"4 corpora (the model shipped before)": BASE, "+ ESD": BASE + ["e
 LOCO_TESTS = ["ravdess", "turevdb", "urdu", "ased"]     # ESD is one speaker: never a test set on its own
 
 
-def corpus_choice(config: str) -> list[dict]:
+def corpus_choice(config: str, overrides: list[str] = ()) -> list[dict]:
     """For each set of training corpora in CORPUS_SETS, with the config's features, model, weights
     and augmentation: RAVDESS (and ASED) UAR from speaker-independent folds over that set, and
     each corpus of LOCO_TESTS left out in turn, trained on the set's other corpora (a test corpus
-    outside the set is simply never trained on), so every row is scored on the same test speech."""
+    outside the set is simply never trained on), so every row is scored on the same test speech.
+    `overrides` are --set values for the config (e.g. data.augment.copies=0)."""
     every = CORPUS_SETS["+ ESD + ASED"]
     cfg = load_experiment(config, [f"data.sources=[{', '.join(str(DATA / c) for c in every)}]",
-                                   "calibration.novelty=false"])
+                                   "calibration.novelty=false", *overrides])
     df, X, sets = prepare(cfg, progress=False)
     extra = augmented(cfg, df, sets, progress=False)
     labels = class_labels(df, cfg.data.classes)
@@ -225,6 +227,8 @@ def main():
     parser.add_argument("--only", choices=["in", "cross", "latency", "layers", "corpora"], help="run one part")
     parser.add_argument("--config", default="configs/multicorpus.yaml",
                         help="the recogniser for the latency and cross-corpus parts (default: the shipped one)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for --only corpora (repeatable), e.g. data.augment.copies=0")
     args = parser.parse_args()
     if not (DATA / "ravdess" / "manifest.csv").is_file():
         sys.exit(f"error: corpora not found at {DATA}; the benchmark needs ../shared/data")
@@ -253,7 +257,7 @@ def main():
         print("| training corpora | clips | RAVDESS UAR (in-corpus) | ASED UAR (in-corpus) | left out: "
               + " | ".join(LOCO_TESTS) + " (labels) | mean of the first 3 | mean of 4 | recall per label, left out |")
         print("|---|---|---|---|" + "---|" * len(LOCO_TESTS) + "---|---|---|")
-        report["corpora"] = corpus_choice(args.config)
+        report["corpora"] = corpus_choice(args.config, args.set)
     out.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(report, indent=1) + "\n")
 
