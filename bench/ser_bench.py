@@ -171,8 +171,8 @@ def layer_choice(config: str, out: Path) -> list[dict]:
 
 
 BASE = ["ravdess", "urdu", "turevdb", "baved"]
-CORPUS_SETS = {"4 corpora (the model shipped before)": BASE, "+ ESD": BASE + ["esd"], "+ ASED": BASE + ["ased"],
-               "+ ESD + ASED": BASE + ["esd", "ased"]}
+CORPUS_SETS = {"4 corpora (the model shipped before)": BASE, "+ ESD + ASED": BASE + ["esd", "ased"],
+               "+ ESD": BASE + ["esd"], "+ ASED": BASE + ["ased"]}
 LOCO_TESTS = ["ravdess", "turevdb", "urdu", "ased"]     # ESD is one speaker: never a test set on its own
 
 
