@@ -52,12 +52,13 @@ def main(argv=None):
     cross = result.get("cross_corpus")
     if cross:
         for corpus, r in cross.items():
-            if isinstance(r, dict):
-                print(f"  left out {corpus}: " + (r["skipped"] if "skipped" in r else
-                      f"UAR {r['single_clip']['uar']:.3f} single clip, {r['speaker_norm']['uar']:.3f} per-speaker "
-                      f"normalised ({', '.join(r['labels'])})"))
+            if isinstance(r, dict) and ("skipped" in r or "single_clip" in r):
+                print(f"  {corpus}: " + (r["skipped"] if "skipped" in r else
+                      f"left out, UAR {r['single_clip']['uar']:.3f} single clip, {r['speaker_norm']['uar']:.3f} per-speaker "
+                      f"normalised; recall " + " ".join(f"{k} {v:.2f}" for k, v in r["single_clip"]["recall"].items())))
         print(f"leave-one-corpus-out: mean UAR {cross['mean_uar']:.3f} single clip, "
-              f"{cross['mean_uar_speaker_norm']:.3f} per-speaker normalised")
+              f"{cross['mean_uar_speaker_norm']:.3f} per-speaker normalised; recall per label (mean over the "
+              f"corpora that have it): " + " ".join(f"{k} {v:.2f}" for k, v in cross["class_recall"].items()))
     print(f"checkpoint: {result['checkpoint']}")
 
 

@@ -5,6 +5,8 @@
     python bench/ser_bench.py --all           # adds the Keras CNN1D/LSTM rows (slow)
     python bench/ser_bench.py --only cross    # just the cross-corpus matrix (4 corpora)
     python bench/ser_bench.py --only layers   # which Whisper layers generalise: leave-one-corpus-out per feature set
+    python bench/ser_bench.py --only corpora  # which training corpora help: the same test corpora for every set
+    python bench/ser_bench.py --only corpora --set data.augment.copies=0   # the same without augmentation
 
 In-corpus rows: speaker-independent 6-fold (GroupKFold by actor) on all 8 RAVDESS emotions.
 Cross-corpus matrix: train on one corpus, test on another on the labels they share; 'corpus-norm'
@@ -25,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.audio import load_audio  # noqa: E402
 from core.config import ROOT  # noqa: E402
 from ser.config import Experiment, load_experiment  # noqa: E402
-from ser.data import load_dataset  # noqa: E402
+from ser.data import class_labels, load_dataset  # noqa: E402
 from ser.evaluate import metrics, splits  # noqa: E402
-from ser.experiment import train_experiment  # noqa: E402
+from ser.experiment import Trainer, augmented, leave_one_corpus_out, prepare, train_experiment  # noqa: E402
 from ser.features import SR, build_feature_sets, extract_files, extract_wave  # noqa: E402
 from ser.models import build_model  # noqa: E402
 
@@ -168,6 +170,52 @@ def layer_choice(config: str, out: Path) -> list[dict]:
     return rows
 
 
+BASE = ["ravdess", "urdu", "turevdb", "baved"]
+CORPUS_SETS = {"4 corpora (the model shipped before)": BASE, "+ ESD + ASED": BASE + ["esd", "ased"],
+               "+ ESD": BASE + ["esd"], "+ ASED": BASE + ["ased"]}
+LOCO_TESTS = ["ravdess", "turevdb", "urdu", "ased"]     # ESD is one speaker: never a test set on its own
+
+
+def corpus_choice(config: str, overrides: list[str] = ()) -> list[dict]:
+    """For each set of training corpora in CORPUS_SETS, with the config's features, model, weights
+    and augmentation: RAVDESS (and ASED) UAR from speaker-independent folds over that set, and
+    each corpus of LOCO_TESTS left out in turn, trained on the set's other corpora (a test corpus
+    outside the set is simply never trained on), so every row is scored on the same test speech.
+    `overrides` are --set values for the config (e.g. data.augment.copies=0)."""
+    every = CORPUS_SETS["+ ESD + ASED"]
+    cfg = load_experiment(config, [f"data.sources=[{', '.join(str(DATA / c) for c in every)}]",
+                                   "calibration.novelty=false", *overrides])
+    df, X, sets = prepare(cfg, progress=False)
+    extra = augmented(cfg, df, sets, progress=False)
+    labels = class_labels(df, cfg.data.classes)
+    y = np.array([labels.index(e) for e in df["emotion"]])
+    trainer = Trainer(cfg, X, y, len(labels), extra, df)
+    corpora, speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].astype(str).to_numpy()
+    rows = []
+    for name, chosen in CORPUS_SETS.items():
+        pool = np.isin(corpora, chosen)
+        idx = np.flatnonzero(pool)
+        folds = [(idx[tr], idx[te]) for tr, te in splits(speakers[idx], y[idx], labels, cfg.eval.scheme,
+                                                         cfg.eval.folds, seed=cfg.seed)]
+        probs, _ = trainer.out_of_fold(folds)
+        in_corpus = {c: metrics(y[corpora == c], probs[corpora == c].argmax(1), labels)["uar"]
+                     for c in ("ravdess", "ased") if c in chosen}
+        cross = leave_one_corpus_out(trainer, df, labels, LOCO_TESTS, pool)["scores"]
+        loco = {c: cross[c]["single_clip"]["uar"] for c in LOCO_TESTS}
+        rows.append({"corpora": chosen, "clips": int(pool.sum()), "in_corpus_uar": in_corpus, "loco": loco,
+                     "loco_labels": {c: cross[c]["labels"] for c in LOCO_TESTS},
+                     "loco_recall": {c: cross[c]["single_clip"]["recall"] for c in LOCO_TESTS},
+                     "loco_mean_3": float(np.mean([loco[c] for c in LOCO_TESTS[:3]])),
+                     "loco_mean_4": float(np.mean(list(loco.values()))), "class_recall": cross["class_recall"]})
+        r = rows[-1]
+        print(f"| {name} | {r['clips']} | {in_corpus['ravdess']:.3f} | "
+              + (f"{in_corpus['ased']:.3f}" if "ased" in in_corpus else "—") + " | "
+              + " | ".join(f"{loco[c]:.3f} ({len(r['loco_labels'][c])})" for c in LOCO_TESTS)
+              + f" | {r['loco_mean_3']:.3f} | **{r['loco_mean_4']:.3f}** | "
+              + " ".join(f"{k} {v:.2f}" for k, v in r["class_recall"].items()) + " |", flush=True)
+    return rows
+
+
 def row_line(r: dict) -> str:
     return (f"| {r['features']} | {r['model']} | {r['accuracy']:.3f} | {r['uar']:.3f} | {r['macro_f1']:.3f} | "
             f"{r['extract_rtf']:.3f} | {r['train_seconds']:.1f} |")
@@ -176,9 +224,11 @@ def row_line(r: dict) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="also the Keras CNN1D and LSTM rows")
-    parser.add_argument("--only", choices=["in", "cross", "latency", "layers"], help="run one part")
+    parser.add_argument("--only", choices=["in", "cross", "latency", "layers", "corpora"], help="run one part")
     parser.add_argument("--config", default="configs/multicorpus.yaml",
                         help="the recogniser for the latency and cross-corpus parts (default: the shipped one)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for --only corpora (repeatable), e.g. data.augment.copies=0")
     args = parser.parse_args()
     if not (DATA / "ravdess" / "manifest.csv").is_file():
         sys.exit(f"error: corpora not found at {DATA}; the benchmark needs ../shared/data")
@@ -203,6 +253,11 @@ def main():
         print("| features | RAVDESS UAR (3 folds) | left out: ravdess | turevdb | urdu | mean | mean, speakers standardised |")
         print("|---|---|---|---|---|---|---|")
         report["layers"] = layer_choice(args.config, out)
+    if args.only == "corpora":
+        print("| training corpora | clips | RAVDESS UAR (in-corpus) | ASED UAR (in-corpus) | left out: "
+              + " | ".join(LOCO_TESTS) + " (labels) | mean of the first 3 | mean of 4 | recall per label, left out |")
+        print("|---|---|---|---|" + "---|" * len(LOCO_TESTS) + "---|---|---|")
+        report["corpora"] = corpus_choice(args.config, args.set)
     out.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(report, indent=1) + "\n")
 

@@ -196,21 +196,35 @@ def calibrate(cfg: Experiment, probs: np.ndarray, novelty: np.ndarray, y: np.nda
     return calibration, report
 
 
-def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
-    """Train on all corpora but one, test on that one, for each corpus in turn.
+def loco_corpora(df) -> list[str]:
+    """The corpora leave-one-corpus-out tests: those with clips from at least 2 speakers (one
+    speaker's clips test that speaker, not the corpus; such a corpus only ever trains)."""
+    speakers = df.groupby(df["corpus"].astype(str))["speaker"].nunique()
+    return sorted(c for c, n in speakers.items() if n >= 2)
+
+
+def leave_one_corpus_out(trainer: Trainer, df, labels: list[str], tests: list[str] | None = None,
+                         pool: np.ndarray | None = None) -> dict:
+    """Train on all corpora but one, test on that one, for each corpus of `tests` in turn
+    (default: `loco_corpora`); `pool` (a mask of clips, default all) limits what may train.
 
     The test corpus is scored on the labels it shares with the training corpora, the model's
-    probabilities renormalised over those labels; a corpus that shares a single label gets that
-    label's recall among all labels instead. Each corpus is also scored with its speakers'
-    features standardised per speaker (`speaker_norm`: what batch normalisation at inference
-    does with one speaker's audio). Returns the scores and, for calibration, each corpus's
+    probabilities renormalised over those labels, with each label's recall; a corpus that shares a
+    single label gets that label's recall among all labels instead. Each corpus is also scored with
+    its speakers' features standardised per speaker (`speaker_norm`: what batch normalisation at
+    inference does with one speaker's audio). `class_recall` is each label's recall averaged over
+    the test corpora that have it. Returns the scores and, for calibration, each corpus's
     unrestricted probabilities, true labels and novelty (None without calibration.novelty).
     """
     y, X = trainer.y, trainer.X
     corpora, speakers = df["corpus"].astype(str).to_numpy(), df["speaker"].to_numpy()
+    pool = np.ones(len(y), dtype=bool) if pool is None else pool
     scores, names, all_probs, truths, shared_labels, novelty = {}, [], [], [], [], []
-    for corpus in sorted(set(corpora)):
-        train, test = np.flatnonzero(corpora != corpus), corpora == corpus
+    for corpus in sorted(set(corpora)) if tests is None else tests:
+        if tests is None and corpus not in loco_corpora(df):
+            scores[corpus] = {"skipped": "one speaker: it trains, but is never left out as a test set"}
+            continue
+        train, test = np.flatnonzero(pool & (corpora != corpus)), corpora == corpus
         shared = sorted(set(y[train]) & set(y[test]))
         test = np.flatnonzero(test & np.isin(y, shared))
         model = trainer.fit(train)
@@ -229,12 +243,16 @@ def leave_one_corpus_out(trainer: Trainer, df, labels: list[str]) -> dict:
                                                                               speakers[test])))):
                 m = metrics(truth, p[:, shared].argmax(1), entry["labels"])
                 entry[name] = {k: m[k] for k in ("uar", "accuracy", "macro_f1", "confusion")}
+                entry[name]["recall"] = {k: v["recall"] for k, v in m["per_class"].items()}
             log.info("leave out %s: UAR %.3f (per-speaker normalised %.3f)", corpus,
                      entry["single_clip"]["uar"], entry["speaker_norm"]["uar"])
         scores[corpus] = entry
     done = [v for v in scores.values() if "single_clip" in v]
     scores["mean_uar"] = float(np.mean([v["single_clip"]["uar"] for v in done])) if done else None
     scores["mean_uar_speaker_norm"] = float(np.mean([v["speaker_norm"]["uar"] for v in done])) if done else None
+    scores["class_recall"] = {k: float(np.mean([v["single_clip"]["recall"][k] for v in done
+                                                if k in v["single_clip"]["recall"]]))
+                              for k in labels if any(k in v["single_clip"]["recall"] for v in done)}
     return {"scores": scores, "corpora": names, "probs": all_probs, "truth": truths, "shared": shared_labels,
             "novelty": novelty}
 

@@ -1,5 +1,6 @@
-"""ser.experiment on a tiny three-corpus subset: leave-one-corpus-out, corpus weights, calibration,
-augmented copies kept out of the test folds, and the written checkpoint's calibration."""
+"""ser.experiment on a tiny subset of three corpora and a one-speaker corpus: leave-one-corpus-out,
+corpus weights, calibration, augmented copies kept out of the test folds, and the written
+checkpoint's calibration."""
 import json
 
 import numpy as np
@@ -20,10 +21,12 @@ def _subset(shared_data, tmp, corpus, speakers, per_class):
 
 
 def _train(shared_data, tmp, *overrides):
-    """train_experiment on 2 clips per (speaker, emotion) of 3 speakers of 3 corpora, eGeMAPS only."""
+    """train_experiment on 2 clips per (speaker, emotion) of 3 speakers of 3 corpora and of ESD's one
+    speaker, eGeMAPS only."""
     sources = [_subset(shared_data, tmp, "ravdess", ["ravdess_01", "ravdess_02", "ravdess_03"], 2),
                _subset(shared_data, tmp, "turevdb", ["turevdb_1157", "turevdb_1234", "turevdb_1358"], 2),
-               _subset(shared_data, tmp, "urdu", ["urdu_SM5", "urdu_SM4", "urdu_SM25"], 2)]
+               _subset(shared_data, tmp, "urdu", ["urdu_SM5", "urdu_SM4", "urdu_SM25"], 2),
+               _subset(shared_data, tmp, "esd", ["esd_0020"], 2)]
     cfg = load_experiment("configs/example.yaml", [
         f"data.sources=[{', '.join(map(str, sources))}]", "data.classes=null", "features=[{name: egemaps}]",
         "eval.folds=3", "train.balance=corpus", f"output.results={tmp / 'results'}",
@@ -50,7 +53,26 @@ def test_every_corpus_is_left_out_once_on_its_shared_labels(result):
         assert 0 <= scores["uar"] <= 1 and "uar" in cross[corpus]["speaker_norm"]
     assert cross["mean_uar"] == pytest.approx(np.mean([cross[c]["single_clip"]["uar"]
                                                        for c in ("ravdess", "turevdb", "urdu")]))
-    assert set(r["per_corpus"]) == {"ravdess", "turevdb", "urdu"}
+    assert set(r["per_corpus"]) == {"ravdess", "turevdb", "urdu", "esd"}
+
+
+def test_a_one_speaker_corpus_trains_but_is_never_left_out(result):
+    cross = result[0]["cross_corpus"]
+    assert "one speaker" in cross["esd"]["skipped"] and "single_clip" not in cross["esd"]
+    assert "esd" not in result[0]["calibration"]["held_out_corpora"]
+
+
+def test_each_label_recall_left_out_matches_the_confusion(result):
+    cross = result[0]["cross_corpus"]
+    for corpus in ("ravdess", "turevdb", "urdu"):
+        scores = cross[corpus]["single_clip"]
+        cm = np.array(scores["confusion"])
+        assert list(scores["recall"]) == cross[corpus]["labels"]
+        assert list(scores["recall"].values()) == pytest.approx(cm.diagonal() / cm.sum(1))
+        assert scores["uar"] == pytest.approx(np.mean(list(scores["recall"].values())))
+    sad = [cross[c]["single_clip"]["recall"]["sad"] for c in ("ravdess", "turevdb", "urdu")]
+    assert cross["class_recall"]["sad"] == pytest.approx(np.mean(sad))
+    assert set(cross["class_recall"]) == {"neutral", "calm", "happy", "sad", "angry"}
 
 
 def test_augmented_copies_train_but_are_never_tested(result):
