@@ -10,6 +10,7 @@ run.json records config, seed, data manifest hash, git commit, per-fold and fina
 """
 import argparse
 import logging
+import statistics
 
 from core.cli import ArgumentParser, add_config_options, add_execution_options, execution_overrides, run
 
@@ -42,6 +43,9 @@ def main(argv=None):
     print(f"{cfg.name}: accuracy {result['accuracy']:.3f}  UAR {result['uar']:.3f}  macro-F1 "
           f"{result['macro_f1']:.3f}  ({result['scheme']}, {result['folds']} folds, {result['clips']} clips, "
           f"{result['speakers']} speakers)")
+    folds = result["fold_uar"]
+    print(f"  fold UAR {statistics.fmean(folds):.3f} +- {statistics.pstdev(folds):.3f} "
+          f"({' '.join(f'{u:.3f}' for u in folds)})")
     for corpus, uar in result.get("per_corpus", {}).items():
         print(f"  {corpus}: UAR {uar:.3f} (speaker-independent, in-corpus)")
     cal = result["calibration"]

@@ -2,7 +2,7 @@
 """Speech-emotion benchmarks: in-corpus and cross-corpus scores, extraction, training and predict times.
 
     python bench/ser_bench.py                 # ~10 min on 2 cores once features are cached
-    python bench/ser_bench.py --all           # adds the Keras CNN1D/LSTM rows (slow)
+    python bench/ser_bench.py --all           # adds the Keras CNN1D/LSTM/CNN2D rows (slow)
     python bench/ser_bench.py --only cross    # just the cross-corpus matrix (4 corpora)
     python bench/ser_bench.py --only layers   # which Whisper layers generalise: leave-one-corpus-out per feature set
     python bench/ser_bench.py --only corpora  # which training corpora help: the same test corpora for every set
@@ -42,7 +42,8 @@ ROWS = [
     ("configs/example.yaml", ["name=bench_whisper_egemaps_logreg"]),
     ("configs/example.yaml", ["name=bench_whisper_logreg", "features=[{name: whisper}]"]),
 ]
-KERAS_ROWS = [("configs/cnn1d.yaml", ["name=bench_cnn1d"]), ("configs/lstm.yaml", ["name=bench_lstm"])]
+KERAS_ROWS = [("configs/cnn1d.yaml", ["name=bench_cnn1d"]), ("configs/lstm.yaml", ["name=bench_lstm"]),
+              ("configs/cnn2d.yaml", ["name=bench_cnn2d"])]
 CORPORA = ["ravdess", "urdu", "turevdb", "baved"]
 
 
@@ -223,7 +224,7 @@ def row_line(r: dict) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--all", action="store_true", help="also the Keras CNN1D and LSTM rows")
+    parser.add_argument("--all", action="store_true", help="also the Keras CNN1D, LSTM and CNN2D rows")
     parser.add_argument("--only", choices=["in", "cross", "latency", "layers", "corpora"], help="run one part")
     parser.add_argument("--config", default="configs/multicorpus.yaml",
                         help="the recogniser for the latency and cross-corpus parts (default: the shipped one)")

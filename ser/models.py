@@ -2,10 +2,10 @@
 
 `logreg` is fitted here and saved as plain arrays; the scikit-learn models (`svm`, `mlp`) are
 pipelines with a StandardScaler, saved with skops and loaded only if every type in the file is
-on an allow-list. Keras 3 models (`cnn1d`,
-`lstm`, on frame sequences) are saved as `.keras` and loaded with `safe_mode=True`. A
-`meta.json` beside the model records what it needs (feature sets, labels, model, versions,
-seed, the model file's sha256) and is checked at load.
+on an allow-list. Keras 3 models (`cnn1d`, `lstm` on frame sequences, `cnn2d` on log-mel
+images) are saved as `.keras` and loaded with `safe_mode=True`. A `meta.json` beside the model
+records what it needs (feature sets, labels, model, versions, seed, the model file's sha256)
+and is checked at load.
 """
 import dataclasses
 import json
@@ -300,9 +300,12 @@ class KerasModel(Classifier):
         self.net.compile(optimizer=k.optimizers.Adam(train.learning_rate),
                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         weights = len(y) / (n_classes * np.maximum(np.bincount(y, minlength=n_classes), 1))
-        self.net.fit(self._batch(X), y, epochs=train.epochs, batch_size=train.batch_size, verbose=0,
-                     class_weight=dict(enumerate(weights)))
+        self.train_network(X, y, train, dict(enumerate(weights)), seed)
         return self
+
+    def train_network(self, X, y, train, class_weight: dict, seed: int) -> None:
+        self.net.fit(self._batch(X), y, epochs=train.epochs, batch_size=train.batch_size, verbose=0,
+                     class_weight=class_weight)
 
     def predict_proba(self, X):
         return np.asarray(self.net.predict(self._batch(X), verbose=0), dtype=np.float64)
@@ -357,6 +360,79 @@ class LSTM(KerasModel):
         x = (k.layers.Bidirectional(lstm) if self.bidirectional else lstm)(x)
         x = k.layers.Dropout(self.dropout)(x)
         return k.Model(inputs, k.layers.Dense(n_classes, activation="softmax")(x))
+
+
+@register("cnn2d")
+class CNN2D(KerasModel):
+    """A 2-D CNN over log-mel images (bands x frames), each band standardised, cropped or
+    zero-padded to `max_frames` (centred). While training, every epoch sees each clip at a random
+    offset with SpecAugment-style masks: `time_masks` spans of up to `time_mask` frames and
+    `freq_masks` of up to `freq_mask` bands set to the mean. A strided stem, then one stage per
+    entry of `filters`, each after a 2x2 max pooling, global average pooling, dropout, softmax.
+    `block: residual`: each stage a ResNet block (two 3x3 convolutions and a shortcut);
+    `dense`: a DenseNet block (`depth` 3x3 convolutions of `filters` channels, each reading all
+    earlier maps) and a 1x1 transition."""
+    max_frames: Annotated[int, Range(8)] = 200
+    block: Literal["residual", "dense"] = "residual"
+    filters: list[Annotated[int, Range(1)]] = field(default_factory=lambda: [16, 32, 64])
+    depth: Annotated[int, Range(1)] = 3
+    dropout: Annotated[float, Range(0, 0.9)] = 0.3
+    time_masks: Annotated[int, Range(0)] = 2
+    time_mask: Annotated[int, Range(1)] = 20
+    freq_masks: Annotated[int, Range(0)] = 2
+    freq_mask: Annotated[int, Range(1)] = 8
+
+    def _batch(self, X, rng: np.random.Generator | None = None) -> np.ndarray:
+        """(clips, bands, max_frames, 1); with `rng`, random offsets and masks (training)."""
+        bands = len(self.mean)
+        out = np.zeros((len(X), bands, self.max_frames), dtype=np.float32)
+        for i, x in enumerate(X):
+            if x.ndim != 2 or x.shape[1] != bands:
+                raise UserError(f"log-mel features have shape {x.shape} but the model expects (frames, "
+                                f"{bands}); the checkpoint does not match its feature set")
+            spare = abs(len(x) - self.max_frames)
+            start = int(rng.integers(spare + 1)) if rng is not None else spare // 2
+            if len(x) > self.max_frames:
+                x = x[start:start + self.max_frames]
+                start = 0
+            out[i, :, start:start + len(x)] = ((x - self.mean) / self.std).T
+            if rng is not None:
+                for axis, count, width in ((2, self.time_masks, self.time_mask), (1, self.freq_masks, self.freq_mask)):
+                    for _ in range(count):
+                        w = int(rng.integers(width + 1))
+                        at = int(rng.integers(out.shape[axis] - min(w, out.shape[axis]) + 1))
+                        (out[i, :, at:at + w] if axis == 2 else out[i, at:at + w, :])[...] = 0.0
+        return out[..., None]
+
+    def train_network(self, X, y, train, class_weight, seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(train.epochs):          # fresh offsets and masks every epoch
+            self.net.fit(self._batch(X, rng), y, epochs=1, batch_size=train.batch_size, verbose=0,
+                         class_weight=class_weight)
+
+    def network(self, dims, n_classes):
+        k = keras()
+        L = k.layers
+
+        def conv(x, f, size=3, strides=1, relu=True):
+            x = L.Conv2D(f, size, strides=strides, padding="same", use_bias=False)(x)
+            x = L.BatchNormalization()(x)
+            return L.ReLU()(x) if relu else x
+
+        inputs = k.Input((dims, self.max_frames, 1))
+        x = conv(inputs, self.filters[0], strides=2)
+        for f in self.filters:
+            x = L.MaxPooling2D(2, padding="same")(x)
+            if self.block == "residual":
+                shortcut = x if x.shape[-1] == f else conv(x, f, size=1, relu=False)
+                x = L.ReLU()(L.Add()([conv(conv(x, f), f, relu=False), shortcut]))
+            else:
+                for _ in range(self.depth):
+                    x = L.Concatenate()([x, conv(x, f)])
+                x = conv(x, f, size=1)
+        x = L.GlobalAveragePooling2D()(x)
+        x = L.Dropout(self.dropout)(x)
+        return k.Model(inputs, L.Dense(n_classes, activation="softmax")(x))
 
 
 # --- checkpoints ---------------------------------------------------------------------------

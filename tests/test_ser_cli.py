@@ -47,6 +47,7 @@ def test_train_writes_results_and_checkpoint(trained):
     assert np.sum(m["confusion"]) == 112
     assert m["uar"] > 0.35               # chance is 0.25; eGeMAPS on 2 unseen actors does better
     assert f"UAR {m['uar']:.3f}" in stdout
+    assert f"fold UAR {np.mean(m['fold_uar']):.3f} +- {np.std(m['fold_uar']):.3f}" in stdout
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert "egemaps" in (out / "config.yaml").read_text()
     assert {p.name for p in (tmp / "ckpt").iterdir()} == {"meta.json", "model.npz"}

@@ -9,7 +9,8 @@ from ser.features import build_feature_sets
 from ser.models import build_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
-SER_CONFIGS = [c for c in CONFIGS if c.name in {"example.yaml", "svm.yaml", "mlp.yaml", "cnn1d.yaml", "lstm.yaml"}]
+SER_CONFIGS = [c for c in CONFIGS
+               if c.name in {"example.yaml", "svm.yaml", "mlp.yaml", "cnn1d.yaml", "cnn2d.yaml", "lstm.yaml"}]
 
 
 @pytest.mark.parametrize("path", SER_CONFIGS, ids=lambda p: p.name)

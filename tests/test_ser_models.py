@@ -62,6 +62,52 @@ def test_keras_models_learn_and_round_trip(name, tmp_path):
         assert np.allclose(longer.predict_proba(Xt), probs, atol=1e-5)
 
 
+def images(n=48, bands=16, seed=0):
+    """Three classes of variable-length log-mel-like images: energy in low, middle or high bands."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = []
+    for k in y:
+        x = rng.normal(0, 1, (rng.integers(20, 60), bands))
+        x[:, k * bands // 3:(k + 1) * bands // 3] += 2.0
+        X.append(x.astype(np.float32))
+    return X, y
+
+
+@pytest.mark.parametrize("block", ["residual", "dense"])
+def test_cnn2d_learns_and_round_trips(block, tmp_path):
+    X, y = images()
+    model = build_model({"name": "cnn2d", "params": {"max_frames": 40, "block": block, "filters": [8, 8],
+                                                     "depth": 2, "freq_mask": 2, "time_mask": 5}})
+    model.fit(X, y, 3, Train(epochs=12, batch_size=16, learning_rate=3e-3), seed=0)
+    Xt, yt = images(seed=1)
+    probs = model.predict_proba(Xt)
+    assert probs.shape == (48, 3) and np.mean(probs.argmax(1) == yt) > 0.8
+    save_checkpoint(tmp_path, model, [{"name": "logmel", "params": {"n_mels": 16}}], LABELS, seed=0)
+    loaded, meta = load_checkpoint(tmp_path)
+    assert meta["model"]["params"]["block"] == block
+    assert np.allclose(loaded.predict_proba(Xt), probs, atol=1e-5)
+    with pytest.raises(UserError, match=r"expects \(frames, 16\)"):
+        loaded.predict_proba([np.zeros((30, 12), np.float32)])
+
+
+def test_cnn2d_images_are_cropped_padded_and_masked_only_in_training():
+    model = build_model({"name": "cnn2d", "params": {"max_frames": 10, "time_masks": 1, "time_mask": 4,
+                                                     "freq_masks": 1, "freq_mask": 2}})
+    model.mean, model.std = np.zeros(4, np.float32), np.ones(4, np.float32)
+    long, short = np.arange(14 * 4, dtype=np.float32).reshape(14, 4) + 1, np.ones((4, 4), np.float32)
+    image = model._batch([long, short])[..., 0]
+    assert image.shape == (2, 4, 10)
+    assert np.array_equal(image[0], long[2:12].T)                  # centred crop
+    assert np.array_equal(image[1, :, 3:7], short.T) and image[1].sum() == 16    # centred, zero-padded
+    rng = np.random.default_rng(0)
+    seen = [model._batch([long], rng)[0, ..., 0] for _ in range(20)]
+    assert len({float(x[0, 0]) for x in seen if x[0, 0]}) > 1          # random offsets
+    assert any((x == 0).all(axis=0).any() for x in seen)                # a masked span of frames
+    assert any((x == 0).all(axis=1).any() for x in seen)                # a masked band
+    assert np.array_equal(model._batch([long])[0, ..., 0], image[0])   # prediction stays deterministic
+
+
 @pytest.fixture
 def checkpoint(tmp_path):
     X, y = blobs()
@@ -167,6 +213,6 @@ def test_unexpected_types_in_skops_file_are_refused(tmp_path):
 
 
 def test_registry_lists_models():
-    assert MODELS.names() == ["cnn1d", "logreg", "lstm", "mlp", "svm"]
+    assert MODELS.names() == ["cnn1d", "cnn2d", "logreg", "lstm", "mlp", "svm"]
     with pytest.raises(UserError, match="unknown model 'xgboost'; choose one of"):
         build_model({"name": "xgboost"})
