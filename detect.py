@@ -9,7 +9,6 @@ import signal
 import sys
 
 from core.cli import ArgumentParser, add_config_options, add_execution_options, path_arg
-from core.labels import shown as said
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -138,6 +137,11 @@ def _one_line(report: dict) -> str:
     detected = report["detected_emotion"]
     found = said(detected["label"], detected["probabilities"], 1) if detected else "no speech"
     return f"{report['input']['path']} -> {report['output']} (detected {found}, spoken {report['target_emotion']})"
+
+
+def said(label: str, probabilities: dict, n: int = 3) -> str:
+    from core.labels import shown       # yaml: imported only once there is something to show (fast --help)
+    return shown(label, probabilities, n)
 
 
 def _said(prediction: dict) -> str:

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from core.config import Override
 from core.errors import UserError
 
 
@@ -69,6 +68,7 @@ def add_execution_options(parser, workers: str = "this machine's cores") -> None
 def execution_overrides(args, section: str) -> list[str]:
     """--scheduler/--workers as config overrides of `section`.scheduler/.workers, so they validate
     like any key (an error names the option) and the resolved config records them."""
+    from core.config import Override       # yaml: imported only once the arguments are parsed (fast --help)
     return [Override(f"{section}.{key}={value}", f"--{key} {value}") for key in ("scheduler", "workers")
             if (value := getattr(args, key)) is not None]
 
