@@ -1,28 +1,9 @@
 #!/usr/bin/env python
-"""Extract and cache the features an experiment config needs (re-runs only fill what is missing).
+"""Extract and cache the features an experiment config needs.
 
-    python preprocess.py --config configs/svm.yaml [--set data.sources=[my_data]]
-    python preprocess.py --config configs/svm.yaml --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
+The command is emovc/commands/preprocess.py (installed: `emovc-preprocess`); `python preprocess.py --help` for its options.
 """
-import argparse
-import logging
-
-from core.cli import ArgumentParser, add_config_options, add_execution_options, execution_overrides, run
-
-
-def main(argv=None):
-    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_options(parser, what="experiment YAML", example="train.workers=1")
-    add_execution_options(parser, workers="train.workers")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    from ser.config import load_experiment
-    from ser.experiment import prepare
-    cfg = load_experiment(args.config, args.set + execution_overrides(args, "train"))
-    df, X, sets = prepare(cfg)
-    print(f"{len(X)} clips ready ({', '.join(s.name for s in sets)}; "
-          f"{len(df['speaker'].unique())} speakers) in {cfg.output.cache}")
-
+from emovc.commands.preprocess import entry
 
 if __name__ == "__main__":
-    run(main)
+    entry()

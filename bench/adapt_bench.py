@@ -13,7 +13,7 @@ corpora; a corpus's kind with fewer than MIN_CLIPS clips is shown in brackets an
 method's prior weight is chosen on validation (the largest mixed-stream gain, less any
 one-emotion loss beyond 0.02), and the method too; test reports all.
 
-    python -m ser.build_adapt --config configs/multicorpus.yaml     # once: the checkpoint's adapt.npz
+    python -m emovc.ser.build_adapt --config configs/multicorpus.yaml     # once: the checkpoint's adapt.npz
     python bench/adapt_bench.py [--config configs/multicorpus.yaml] [--folds 3] [--held-out esd ased]
 
 Fold models are kept in results/adapt_bench/ and reused when their speakers match.
@@ -42,8 +42,8 @@ def main():
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of the config for the out-of-fold models")
     args = parser.parse_args()
-    from ser.adapt import METHODS
-    from ser.config import load_experiment
+    from emovc.ser.adapt import METHODS
+    from emovc.ser.config import load_experiment
     cfg = load_experiment(args.config, args.set)
     data = Data(cfg, args.set)
     clips = list(out_of_fold(data, args.folds, args.out))
@@ -75,8 +75,8 @@ class Data:
     of its clips (with their augmented copies, read when first needed)."""
 
     def __init__(self, cfg, overrides: list[str]):
-        from ser.data import class_labels
-        from ser.experiment import prepare
+        from emovc.ser.data import class_labels
+        from emovc.ser.experiment import prepare
         self.cfg, self.overrides = cfg, list(overrides)
         self.df, self.X, self.sets = prepare(cfg)
         self.labels = class_labels(self.df, cfg.data.classes)
@@ -87,20 +87,20 @@ class Data:
     def model(self, folder: Path, train: np.ndarray, held: list[str]):
         """The recogniser fitted on clips `train` (kept in `folder`, reused when its held-out speakers match)."""
         if not _reusable(folder, held, self.overrides):
-            from ser.experiment import Trainer, augmented
+            from emovc.ser.experiment import Trainer, augmented
             if self.trainer is None:
                 self.trainer = Trainer(self.cfg, self.X, self.y, len(self.labels),
                                        augmented(self.cfg, self.df, self.sets), self.df)
             print(f"training {folder.name}…", file=sys.stderr, flush=True)
             _save(self.cfg, folder, self.trainer.fit(train), self.sets, self.labels, [self.X[i] for i in train],
                   self.y[train], self.corpora[train], {"held_out_speakers": held, "overrides": self.overrides})
-        from ser.recognizer import Recognizer
+        from emovc.ser.recognizer import Recognizer
         return Recognizer(folder)
 
 
 def out_of_fold(data: Data, folds: int, out: Path):
     """(recogniser, clips, features, labels) per fold: the fold's model and the speakers it never saw."""
-    from ser.evaluate import splits
+    from emovc.ser.evaluate import splits
     speakers = data.df["speaker"].astype(str).to_numpy()
     for k, (train, test) in enumerate(splits(speakers, data.y, data.labels, "group_kfold", folds, seed=data.cfg.seed)):
         rec = data.model(out / f"fold{k + 1}", train, sorted(set(speakers[test])))
@@ -109,10 +109,10 @@ def out_of_fold(data: Data, folds: int, out: Path):
 
 def held_out(data: Data, corpora: list[str]):
     """The corpora outside the config, classified by the shipped checkpoint (the config's
-    output.checkpoint, with its adapt.npz from `python -m ser.build_adapt`)."""
-    from ser.config import load_experiment
-    from ser.experiment import prepare
-    from ser.recognizer import load_recognizer
+    output.checkpoint, with its adapt.npz from `python -m emovc.ser.build_adapt`)."""
+    from emovc.ser.config import load_experiment
+    from emovc.ser.experiment import prepare
+    from emovc.ser.recognizer import load_recognizer
     rec = load_recognizer(data.cfg.source)
     where = Path(data.cfg.data.sources[0]).parent
     other = load_experiment(data.cfg.source, [f"data.sources=[{', '.join(str(where / c) for c in corpora)}]",
@@ -125,9 +125,9 @@ def held_out(data: Data, corpora: list[str]):
 
 
 def _save(cfg, folder: Path, model, sets, labels, X, y, corpora, made: dict) -> None:
-    from ser.adapt import class_means, save_class_means
-    from ser.calibrate import Novelty
-    from ser.models import save_checkpoint
+    from emovc.ser.adapt import class_means, save_class_means
+    from emovc.ser.calibrate import Novelty
+    from emovc.ser.models import save_checkpoint
     shipped = _shipped_calibration(cfg)
     mean, scale = model.input_stats()
     save_checkpoint(folder, model, [fs.spec() for fs in sets], labels, cfg.seed,
@@ -138,8 +138,8 @@ def _save(cfg, folder: Path, model, sets, labels, X, y, corpora, made: dict) -> 
 
 
 def _shipped_calibration(cfg):
-    from core.config import resolve_path
-    from ser.models import load_calibration
+    from emovc.core.config import resolve_path
+    from emovc.ser.models import load_calibration
     folder = resolve_path(cfg.output.checkpoint)
     return load_calibration(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")))[0]
 

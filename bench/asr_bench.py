@@ -29,11 +29,11 @@ def cpu_seconds() -> float:
 
 def bench_model(model: str, manifest: Path, limit: int | None, by: list[str], threads: int,
                 beam_size: int) -> dict:
-    from asr.evaluate import format_table, read_manifest, score, summarise
+    from emovc.asr.evaluate import format_table, read_manifest, score, summarise
     rows = read_manifest(manifest, limit)
     import faster_whisper  # noqa: F401  (import time is not model load time)
     wall, cpu = time.perf_counter(), cpu_seconds()
-    from asr import load_asr
+    from emovc.asr import load_asr
     asr_model = load_asr("whisper", model, "en", threads=threads, beam_size=beam_size)
     load = {"load_s": time.perf_counter() - wall, "load_cpu_s": cpu_seconds() - cpu}
     wall, cpu = time.perf_counter(), cpu_seconds()

@@ -29,7 +29,7 @@ def peak_mb() -> float:
 def build(path: Path, minutes: float, sr: int = 44100) -> str:
     """Write the long file; return its reference text."""
     import soundfile as sf
-    from core.audio import load_audio
+    from emovc.core.audio import load_audio
     rows = list(csv.DictReader(open(RAVDESS / "manifest.csv", encoding="utf-8")))
     rng = np.random.default_rng(0)
     texts, written = [], 0
@@ -51,16 +51,16 @@ def main() -> None:
     parser.add_argument("--transcribe", metavar="MODEL", help="also transcribe with this Whisper model")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    from asr.windows import speech_windows
-    from core.audio import Source
+    from emovc.asr.windows import speech_windows
+    from emovc.core.audio import Source
     with tempfile.TemporaryDirectory(prefix="asr-long-") as tmp:
         path = Path(tmp) / "long.wav"
         reference = build(path, args.minutes)
         before = peak_mb()
         start = time.perf_counter()
         if args.transcribe:
-            from asr import load_asr
-            from asr.evaluate import wer
+            from emovc.asr import load_asr
+            from emovc.asr.evaluate import wer
             asr_model = load_asr("whisper", args.transcribe, "en", threads=args.threads)
             start = time.perf_counter()
             t = asr_model.transcribe(path)

@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     import numpy as np
-    from ser.features import build_feature_sets, extract_files
+    from emovc.ser.features import build_feature_sets, extract_files
     sets = build_feature_sets([{"name": args.features}])
     paths = clips(args.clips)
     n, w = len(paths), args.workers
@@ -107,7 +107,7 @@ def main() -> None:
 
 def _start_and_close(workers: int) -> None:
     """A LocalCluster started, given one tiny task per worker, and closed."""
-    from core.execute import Executor
+    from emovc.core.execute import Executor
     with Executor(workers=workers, min_items=1) as ex:
         ex.map(abs, range(workers))
 

@@ -69,8 +69,8 @@ def main() -> None:
         print(f"cold run without self-check: {wall:.2f} s wall, peak RSS {peak:.0f} MB; stages: "
               f"{shares([report['timings_s']])}")
 
-        from core.config import load_config
-        from convert import Converter, DetectConfig, Request
+        from emovc.core.config import load_config
+        from emovc.convert import Converter, DetectConfig, Request
         converter = Converter(load_config(ROOT / "configs" / "detect.yaml", DetectConfig, args.set))
         for check in (False, True):
             request = Request(args.emotion, args.speaker, check=check)

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import ROOT  # noqa: E402
-from core.labels import EMOTIONS  # noqa: E402
+from emovc.core.config import ROOT  # noqa: E402
+from emovc.core.labels import EMOTIONS  # noqa: E402
 
 RAVDESS = ROOT.parent / "shared" / "data" / "ravdess"
 CEILING_CACHE = ROOT / "cache" / "judge"
@@ -35,7 +35,7 @@ HIGH_AROUSAL = ("angry", "happy", "fearful", "surprised")
 
 
 def compare_features(wavs16: list[np.ndarray]) -> np.ndarray:
-    from ser.features import FEATURES, extract_wave
+    from emovc.ser.features import FEATURES, extract_wave
     fs = FEATURES.get("compare")()
     return np.stack([extract_wave([fs], w) for w in wavs16])
 
@@ -51,7 +51,7 @@ def ravdess_rows() -> list[dict]:
 @lru_cache(maxsize=1)
 def ravdess_table() -> tuple[np.ndarray, list[dict]]:
     """(ComParE features, manifest rows) of every readable RAVDESS clip (do not modify them)."""
-    from ser.features import FEATURES, extract_files
+    from emovc.ser.features import FEATURES, extract_files
     rows = ravdess_rows()
     feats, failures = extract_files([FEATURES.get("compare")()], [RAVDESS / r["path"] for r in rows])
     keep = [i for i, x in enumerate(feats) if x is not None]
@@ -163,7 +163,7 @@ def repetition(row: dict) -> str:
 
 def corpus_intensity(intensity: str | float) -> str:
     """The RAVDESS level nearest a run's intensity: 'normal' (0.5) or 'strong' (1.0)."""
-    from tts.render import parse_intensity
+    from emovc.tts.render import parse_intensity
     return "strong" if parse_intensity(intensity) >= 0.75 else "normal"
 
 

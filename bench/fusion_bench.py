@@ -26,10 +26,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from core.config import load_config  # noqa: E402
-from core.labels import EMOTIONS  # noqa: E402
-from ser.evaluate import metrics  # noqa: E402
-from ser.text import text_emotion  # noqa: E402
+from emovc.core.config import load_config  # noqa: E402
+from emovc.core.labels import EMOTIONS  # noqa: E402
+from emovc.ser.evaluate import metrics  # noqa: E402
+from emovc.ser.text import text_emotion  # noqa: E402
 
 WEIGHTS = [round(w, 2) for w in np.arange(0, 1.01, 0.1)]
 
@@ -102,8 +102,8 @@ def _manifest(folder: Path, limit: int) -> list[dict]:
 def _urdu(rows: list[dict], args) -> tuple[np.ndarray, list[str]]:
     """detect.py's recogniser and ASR, per clip, exactly as its Analyzer answers them."""
     from tqdm import tqdm
-    from core.audio import load_audio
-    from convert import Converter, DetectConfig
+    from emovc.core.audio import load_audio
+    from emovc.convert import Converter, DetectConfig
     converter = Converter(load_config(args.config, DetectConfig, args.set))
     converter.load()
     voice, texts = [], []
@@ -122,10 +122,10 @@ def _urdu(rows: list[dict], args) -> tuple[np.ndarray, list[str]]:
 def _ravdess(rows: list[dict], args) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold probabilities of configs/example.yaml (folds by actor), the manifest's text."""
     import tempfile
-    from ser.config import load_experiment
-    from ser.evaluate import splits
-    from ser.experiment import prepare
-    from ser.models import build_model
+    from emovc.ser.config import load_experiment
+    from emovc.ser.evaluate import splits
+    from emovc.ser.experiment import prepare
+    from emovc.ser.models import build_model
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.csv"        # the chosen clips, absolute paths
         with open(manifest, "w", newline="", encoding="utf-8") as f:

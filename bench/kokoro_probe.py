@@ -13,8 +13,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tts.engines import load_engine  # noqa: E402
-from tts.render import Prosody, measure  # noqa: E402
+from emovc.tts.engines import load_engine  # noqa: E402
+from emovc.tts.render import Prosody, measure  # noqa: E402
 
 TEXT = "Glue the sheet to the dark blue background."
 KEYS = ("f0_median", "f0_range", "energy", "tilt", "hnr")
@@ -26,7 +26,7 @@ SENTENCES = ("The birch canoe slid on the smooth planks.", "Four hours of steady
 def energy_scale(engine) -> tuple[float, float]:
     """Least-squares dB of output level per unit of the energy contour (speech frames, each
     utterance's means removed) and the correlation."""
-    from tts.kokoro_graph import prosody_inputs
+    from emovc.tts.kokoro_graph import prosody_inputs
     xs, ys = [], []
     for voice in ("bf_emma", "am_liam", "bm_lewis"):
         for text in SENTENCES:

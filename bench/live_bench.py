@@ -30,7 +30,7 @@ SR = 16000
 
 
 def recording(seconds: float) -> tuple[np.ndarray, str]:
-    from core.audio import load_audio
+    from emovc.core.audio import load_audio
     manifest = ROOT.parent / "shared" / "data" / "ravdess" / "manifest.csv"
     if manifest.is_file():
         import csv
@@ -79,8 +79,8 @@ def parts(app_config, detect_config, wav: np.ndarray) -> str:
     """Wall and CPU seconds of one live step's parts in this process: SER of the emotion window,
     live ASR of a segment."""
     import resource
-    from asr import load_asr
-    from convert import Converter
+    from emovc.asr import load_asr
+    from emovc.convert import Converter
     converter = Converter(detect_config)
     converter.load(asr=False)
     live = app_config.live
@@ -107,10 +107,10 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of configs/app.yaml, e.g. live.update_s=2")
     args = parser.parse_args()
-    from core.config import load_config
-    from convert import DetectConfig
-    from web.config import AppConfig
-    from web.server import create_app, serving
+    from emovc.core.config import load_config
+    from emovc.convert import DetectConfig
+    from emovc.web.config import AppConfig
+    from emovc.web.server import create_app, serving
     config = load_config(ROOT / "configs" / "app.yaml", AppConfig, args.set)
     wav, what = recording(args.seconds)
     detect = load_config(config.detect, DetectConfig)

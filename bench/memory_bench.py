@@ -34,7 +34,7 @@ DATA = ROOT.parent / "shared" / "data" / "ravdess"
 def long_speech(path: Path, minutes: float, seed: int = 0) -> int:
     """Write `minutes` of shuffled RAVDESS sentences to `path`; returns the number of sentences."""
     import soundfile as sf
-    from core.audio import load_audio
+    from emovc.core.audio import load_audio
     with open(DATA / "manifest.csv", newline="", encoding="utf-8") as f:
         clips = [DATA / row["path"] for row in csv.DictReader(f)]
     rng, gap = random.Random(seed), np.zeros(8000, np.float32)

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.audio import load_audio  # noqa: E402
+from emovc.core.audio import load_audio  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutral"
 
@@ -39,12 +39,12 @@ def main():
                         help="a detect config (its ser.config) or an SER experiment config")
     parser.add_argument("--voices", nargs="*", help="voices to synthesise with (default: all)")
     args = parser.parse_args()
-    from ser import load_recognizer
-    from tts import synthesize, voice_names
+    from emovc.ser import load_recognizer
+    from emovc.tts import synthesize, voice_names
     ser_config = args.config
     if "detect" in Path(args.config).name:
-        from convert.config import DetectConfig
-        from core.config import load_config
+        from emovc.convert.config import DetectConfig
+        from emovc.core.config import load_config
         ser_config = load_config(args.config, DetectConfig).ser.config
     rec = load_recognizer(ser_config)
     rows = []                                   # (kind, group, clip name, features)

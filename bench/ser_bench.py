@@ -24,14 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.audio import load_audio  # noqa: E402
-from core.config import ROOT  # noqa: E402
-from ser.config import Experiment, load_experiment  # noqa: E402
-from ser.data import class_labels, load_dataset  # noqa: E402
-from ser.evaluate import metrics, splits  # noqa: E402
-from ser.experiment import Trainer, augmented, leave_one_corpus_out, prepare, train_experiment  # noqa: E402
-from ser.features import SR, build_feature_sets, extract_files, extract_wave  # noqa: E402
-from ser.models import build_model  # noqa: E402
+from emovc.core.audio import load_audio  # noqa: E402
+from emovc.core.config import ROOT  # noqa: E402
+from emovc.ser.config import Experiment, load_experiment  # noqa: E402
+from emovc.ser.data import class_labels, load_dataset  # noqa: E402
+from emovc.ser.evaluate import metrics, splits  # noqa: E402
+from emovc.ser.experiment import Trainer, augmented, leave_one_corpus_out, prepare, train_experiment  # noqa: E402
+from emovc.ser.features import SR, build_feature_sets, extract_files, extract_wave  # noqa: E402
+from emovc.ser.models import build_model  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 # (config, overrides) per in-corpus row; all run on RAVDESS 8-class, 6 speaker folds.
@@ -73,7 +73,7 @@ def extraction_rtf(sets, clips: int = 12) -> float:
 
 def predict_latency(config: str, repeats: int = 5) -> float:
     """Median seconds for Recognizer.predict on one 4 s clip, model already loaded and warm."""
-    from ser.recognizer import load_recognizer
+    from emovc.ser.recognizer import load_recognizer
     rec = load_recognizer(config)
     wav, sr = load_audio(DATA / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.flac")
     wav = np.pad(wav, (0, max(0, 4 * sr - len(wav))))[: 4 * sr]

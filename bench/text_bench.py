@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.labels import EMOTIONS, normalise_emotion  # noqa: E402
-from ser.evaluate import metrics  # noqa: E402
-from ser.text import load_text_model, text_emotion  # noqa: E402
+from emovc.core.labels import EMOTIONS, normalise_emotion  # noqa: E402
+from emovc.ser.evaluate import metrics  # noqa: E402
+from emovc.ser.text import load_text_model, text_emotion  # noqa: E402
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from core.audio import load_audio  # noqa: E402
-from core.config import load_config  # noqa: E402
-from convert import Converter, DetectConfig  # noqa: E402
-from analysis.timeline import analyse  # noqa: E402
+from emovc.core.audio import load_audio  # noqa: E402
+from emovc.core.config import load_config  # noqa: E402
+from emovc.convert import Converter, DetectConfig  # noqa: E402
+from emovc.analysis.timeline import analyse  # noqa: E402
 
 CODES = {"neutral": 1, "calm": 2, "happy": 3, "sad": 4, "angry": 5, "fearful": 6, "disgust": 7, "surprised": 8}
 

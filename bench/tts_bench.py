@@ -35,9 +35,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.audio import resample  # noqa: E402
-from core.errors import UserError  # noqa: E402
-from core.labels import EMOTIONS  # noqa: E402
+from emovc.core.audio import resample  # noqa: E402
+from emovc.core.errors import UserError  # noqa: E402
+from emovc.core.labels import EMOTIONS  # noqa: E402
 from bench.emotion_judge import pairwise, recall  # noqa: E402
 
 # Harvard sentences (IEEE 1969, public domain), list 1, plus two for the text front end.
@@ -63,8 +63,8 @@ HELD_OUT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_
 def candidates(folder: Path | None = None) -> dict:
     """The untransformed engine voices considered for the four persons: Piper joe, the shipped
     English Kokoro voices, and every English voice of a kokoro-js `voices/` folder when given."""
-    from tts.engines import shipped_kokoro_voices
-    from tts.voices import Voice
+    from emovc.tts.engines import shipped_kokoro_voices
+    from emovc.tts.voices import Voice
     found = {f"kokoro_{k}": Voice(engine="kokoro", speaker=k)
              for k, (_, lang) in shipped_kokoro_voices().items() if lang.startswith("en")}
     if folder:
@@ -78,8 +78,8 @@ def keep_voice_all(n: int, emotions, intensity, renderer: str):
     is the actor); the contour renderer uses the emotion model trained without those actors
     (checkpoints/prosody_heldout). Each clip keeps its 'input' waveform."""
     from bench.emotion_judge import RAVDESS, keep_voice_sources, ravdess_rows
-    from core.audio import load_audio
-    from tts import render_emotion
+    from emovc.core.audio import load_audio
+    from emovc.tts import render_emotion
     clips = []
     for r in keep_voice_sources(ravdess_rows(), n):
         wav, sr = load_audio(RAVDESS / r["path"])
@@ -93,9 +93,9 @@ def keep_voice_all(n: int, emotions, intensity, renderer: str):
 
 
 def synthesise_all(voices, emotions, sentences, intensity, renderer: str):
-    from tts import synthesize
-    from tts.engines import load_engine
-    from tts.voices import get_voice
+    from emovc.tts import synthesize
+    from emovc.tts.engines import load_engine
+    from emovc.tts.voices import get_voice
     for v in voices:                                  # load outside the timings
         spec = get_voice(v)
         load_engine(spec.engine, spec.model)(sentences[0], spec.speaker)
@@ -118,8 +118,8 @@ def f0_median(wav, sr) -> float:
 
 
 def score_asr(clips, model: str) -> None:
-    from asr import load_asr
-    from asr.evaluate import errors
+    from emovc.asr import load_asr
+    from emovc.asr.evaluate import errors
     asr = load_asr("whisper", model=model, language="en")
     for c in clips:
         heard = asr.transcribe(resample(c["wav"], c["sr"], 16000)).text
@@ -131,7 +131,7 @@ def score_ser(clips, per_file: str, per_voice: str) -> str | None:
     """Adds 'per_file' predictions (the `per_file` model, each file alone) and 'per_voice' ones (the
     `per_voice` model, each voice's renderings standardised together); returns why SER was skipped."""
     try:
-        from ser import load_recognizer
+        from emovc.ser import load_recognizer
         single, grouped = load_recognizer(per_file), load_recognizer(per_voice)
     except (ImportError, UserError) as e:
         return str(e)
@@ -163,7 +163,7 @@ def speaker_similarity(clips, emotions, intensity) -> str:
     neutral sources against each other."""
     from bench.emotion_judge import RAVDESS, ravdess_rows, real_takes
     from bench.speaker_similarity import ENCODER, between_speakers, cosines, embed
-    from core.audio import load_audio
+    from emovc.core.audio import load_audio
     emotional = [c for c in clips if c["emotion"] != "neutral"]
     if not emotional:
         return "speaker similarity: no non-neutral rendering to measure"
@@ -236,7 +236,7 @@ def main() -> None:
                         help="SER for the per-voice score (trained per speaker, as the issue's protocol asks)")
     parser.add_argument("--json", type=Path, help="write per-file results here")
     args = parser.parse_args()
-    from tts import VOICES, add_voices, voice_names
+    from emovc.tts import VOICES, add_voices, voice_names
     if args.voice_table:
         add_voices(args.voice_table)
     if args.candidates:

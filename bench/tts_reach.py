@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.labels import EMOTIONS  # noqa: E402
+from emovc.core.labels import EMOTIONS  # noqa: E402
 
 KEYS = ("pitch", "range", "rate", "energy", "tilt", "hnr")
 
@@ -24,8 +24,8 @@ KEYS = ("pitch", "range", "rate", "energy", "tilt", "hnr")
 def achieved(clips) -> dict[tuple[str, str, str], dict[str, float]]:
     """(voice, emotion, text) -> the profile-style change of that rendering against the neutral
     rendering of the same voice and text. `clips`: dicts with voice, emotion, text, wav, sr."""
-    from tts.build_profiles import change
-    from tts.render import measure
+    from emovc.tts.build_profiles import change
+    from emovc.tts.render import measure
     m = {(c["voice"], c["emotion"], c["text"]): measure(c["wav"], c["sr"]) for c in clips}
     return {(v, e, t): change(x, m[v, "neutral", t]) for (v, e, t), x in m.items()
             if e != "neutral" and (v, "neutral", t) in m}
@@ -33,7 +33,7 @@ def achieved(clips) -> dict[tuple[str, str, str], dict[str, float]]:
 
 def table(changes, intensity="normal", emotions=EMOTIONS, by_voice=False) -> str:
     """Profile value / achieved median per emotion (and per voice), one column per measure."""
-    from tts.render import profile
+    from emovc.tts.render import profile
     groups = defaultdict(list)
     for (v, e, _), c in changes.items():
         groups[(e, v if by_voice else "all")].append(c)
@@ -51,7 +51,7 @@ def table(changes, intensity="normal", emotions=EMOTIONS, by_voice=False) -> str
 
 def main() -> None:
     from bench.tts_bench import SENTENCES
-    from tts import synthesize, voice_names
+    from emovc.tts import synthesize, voice_names
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=3)
     parser.add_argument("--voices", nargs="+", default=None)

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from ser.adapt import METHODS, SessionAdapter
-from web.live import LiveStream
+from emovc.core.errors import UserError
+from emovc.ser.adapt import METHODS, SessionAdapter
+from emovc.web.live import LiveStream
 
 LABELS = ["neutral", "calm", "happy", "sad"]
 DIMS = 6
@@ -149,7 +149,7 @@ def test_live_stream_learns_and_every_start_begins_anew():
 def test_recognizer_classifies_a_session_in_order():
     """The shipped model: the first window is classified as alone; the adapter learns from every
     window; a per-speaker model takes none."""
-    from ser import load_recognizer
+    from emovc.ser import load_recognizer
     rec = load_recognizer("configs/multicorpus.yaml")
     mean, scale = rec.model.input_stats()
     rng = np.random.default_rng(0)
@@ -163,5 +163,5 @@ def test_recognizer_classifies_a_session_in_order():
     assert any(p.probabilities != q.probabilities for p, q in zip(adapted[5:], alone[5:]))
     with pytest.raises(UserError, match="takes no session adapter"):
         load_recognizer("configs/speaker_norm.yaml").session_adapter()
-    with pytest.raises(UserError, match="python -m ser.build_adapt --config"):
+    with pytest.raises(UserError, match="python -m emovc.ser.build_adapt --config"):
         load_recognizer("configs/example.yaml").session_adapter()

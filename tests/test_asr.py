@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import core.audio
-from asr import BACKENDS, NoSpeechWarning, Transcript, load_asr, transcribe
-from asr.__main__ import main
-from asr.evaluate import normalise_text, wer
-from core.audio import load_audio
-from core.errors import AudioError, UserError
+from emovc.core import audio as core_audio
+from emovc.asr import BACKENDS, NoSpeechWarning, Transcript, load_asr, transcribe
+from emovc.asr.__main__ import main
+from emovc.asr.evaluate import normalise_text, wer
+from emovc.core.audio import load_audio
+from emovc.core.errors import AudioError, UserError
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 DOGS = "ravdess/Actor_02/03-01-03-01-02-01-02.flac"     # female, happy: "Dogs are sitting by the door"
@@ -59,7 +59,7 @@ def test_long_audio_is_windowed_and_streamed(base, shared_data, tmp_path, monkey
     long = np.concatenate([part for p in paths for part in (load_audio(p, sr=16000)[0], gap)])
     path = tmp_path / "long.wav"
     sf.write(path, long, 16000)
-    monkeypatch.setattr(core.audio, "BLOCK_S", 20.0)
+    monkeypatch.setattr(core_audio, "BLOCK_S", 20.0)
     t = base.transcribe(path)
     reference = " ".join("Kids are talking by the door" if p.name.split("-")[4] == "01" else
                          "Dogs are sitting by the door" for p in paths)
@@ -115,7 +115,7 @@ def test_cli_json_and_plain(ravdess_clip, shared_data, capsys):
 
 def test_cli_bad_file_is_one_line_error(tmp_path):
     (tmp_path / "broken.flac").write_bytes(b"fLaC" + bytes(100))
-    done = subprocess.run([sys.executable, "-m", "asr", str(tmp_path / "broken.flac")], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "emovc.asr", str(tmp_path / "broken.flac")], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1 and "broken.flac" in done.stderr

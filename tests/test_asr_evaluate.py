@@ -3,8 +3,8 @@ import csv
 
 import pytest
 
-from asr.evaluate import cer, edit_distance, errors, main, normalise_text, read_manifest, readings, wer
-from core.errors import UserError
+from emovc.asr.evaluate import cer, edit_distance, errors, main, normalise_text, read_manifest, readings, wer
+from emovc.core.errors import UserError
 
 
 @pytest.mark.parametrize("raw, expected", [

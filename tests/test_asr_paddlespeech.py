@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr import load_asr
-from asr.evaluate import normalise_text
-from core.audio import load_audio
-from core.errors import UserError
+from emovc.asr import load_asr
+from emovc.asr.evaluate import normalise_text
+from emovc.core.audio import load_audio
+from emovc.core.errors import UserError
 
 STAND_IN = '''
 import soundfile as sf

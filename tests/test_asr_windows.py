@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import core.audio
-from asr.windows import MAX_WINDOW_S, speech_windows
-from core.audio import Source
-from core.audio import load_audio, resample
+from emovc.core import audio as core_audio
+from emovc.asr.windows import MAX_WINDOW_S, speech_windows
+from emovc.core.audio import Source
+from emovc.core.audio import load_audio, resample
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_silence_has_no_windows():
 
 def test_long_input_gives_bounded_ordered_windows_streamed_or_not(long_speech, tmp_path, monkeypatch):
     wav, sentences = long_speech
-    monkeypatch.setattr(core.audio, "BLOCK_S", 20.0)          # several blocks: array slices, file stream
+    monkeypatch.setattr(core_audio, "BLOCK_S", 20.0)          # several blocks: array slices, file stream
     path = tmp_path / "long48k.wav"
     sf.write(path, resample(wav, 16000, 48000), 48000)
     for source in (Source(wav), Source(path)):

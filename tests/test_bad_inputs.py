@@ -18,21 +18,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import asr.__main__
-import detect
-import predict
-import preprocess
-import timeline
-import train
-import tts.__main__
-from core.cli import run
+from emovc.asr import __main__ as asr_main
+from emovc.commands import detect
+from emovc.commands import predict
+from emovc.commands import preprocess
+from emovc.commands import timeline
+from emovc.commands import train
+from emovc.tts import __main__ as tts_main
+from emovc.core.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIS = {"detect.py": detect.main, "predict.py": predict.main, "train.py": train.main,
-        "preprocess.py": preprocess.main, "asr": asr.__main__.main, "tts": tts.__main__.main,
+        "preprocess.py": preprocess.main, "asr": asr_main.main, "tts": tts_main.main,
         "timeline.py": timeline.main}
 COMMANDS = {"detect.py": ["detect.py"], "predict.py": ["predict.py"], "train.py": ["train.py"],
-            "preprocess.py": ["preprocess.py"], "asr": ["-m", "asr"], "tts": ["-m", "tts"],
+            "preprocess.py": ["preprocess.py"], "asr": ["-m", "emovc.asr"], "tts": ["-m", "emovc.tts"],
             "timeline.py": ["timeline.py"]}
 
 

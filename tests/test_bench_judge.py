@@ -6,7 +6,7 @@ import pytest
 from bench.emotion_judge import (ceiling_selection, corpus_intensity, figures, keep_voice_sources,
                                  pairwise, ravdess_rows, real_takes, with_ceiling)
 from bench.speaker_similarity import between_speakers, cosines
-from core.labels import EMOTIONS
+from emovc.core.labels import EMOTIONS
 
 CODES = {e: f"{i + 1:02d}" for i, e in enumerate(EMOTIONS)}
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import check_writable, load_audio, save_audio
-from core.errors import AudioError, UserError
+from emovc.core.audio import check_writable, load_audio, save_audio
+from emovc.core.errors import AudioError, UserError
 
 SR = 16000
 TONE = (0.5 * np.sin(2 * np.pi * 220 * np.arange(SR) / SR)).astype(np.float32)

@@ -4,10 +4,10 @@ from typing import Annotated
 
 import pytest
 
-from convert.pipeline import expand_inputs
-from core.config import Range, load_config, read_text
-from core.errors import ConfigError, UserError
-from ser.data import read_source
+from emovc.convert.pipeline import expand_inputs
+from emovc.core.config import Range, load_config, read_text
+from emovc.core.errors import ConfigError, UserError
+from emovc.ser.data import read_source
 
 
 @dataclass

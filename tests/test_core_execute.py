@@ -1,4 +1,4 @@
-"""core/execute.py on a real Dask LocalCluster (2 worker processes) with real RAVDESS clips and
+"""emovc/core/execute.py on a real Dask LocalCluster (2 worker processes) with real RAVDESS clips and
 eGeMAPS features: same results as one process, a killed worker, concurrent cache writers, Ctrl-C."""
 import logging
 import os
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import execute
-from core.errors import UserError
-from core.audio import sweep_temporary
-from core.execute import Executor, cached, run_tasks
-from ser.features import ORIGINAL, _extract_one, build_feature_sets, extract_files
+from emovc.core import execute
+from emovc.core.errors import UserError
+from emovc.core.audio import sweep_temporary
+from emovc.core.execute import Executor, cached, run_tasks
+from emovc.ser.features import ORIGINAL, _extract_one, build_feature_sets, extract_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,8 +164,8 @@ def test_bad_and_unreachable_schedulers_are_one_line_errors(monkeypatch):
 def test_ctrl_c_stops_the_cluster_work_cleanly(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
-        from core.cli import run
-        from core.execute import run_tasks
+        from emovc.core.cli import run
+        from emovc.core.execute import run_tasks
         def main(argv):
             run_tasks(time.sleep, [0.5] * 400, workers=2, min_items=2,
                       on_result=lambda i, r: print("running", flush=True))

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import detect
-from asr.evaluate import wer
-from core.audio import load_audio, resample
-from core.config import load_config
-from core.errors import UserError
-from core.labels import EMOTIONS
-from convert import Converter, DetectConfig, Request
-from ser.recognizer import UNCERTAIN
+from emovc.commands import detect
+from emovc.asr.evaluate import wer
+from emovc.core.audio import load_audio, resample
+from emovc.core.config import load_config
+from emovc.core.errors import UserError
+from emovc.core.labels import EMOTIONS
+from emovc.convert import Converter, DetectConfig, Request
+from emovc.ser.recognizer import UNCERTAIN
 
 WORDS = "Kids are talking by the door"
 
@@ -72,7 +72,7 @@ def _f0_median(wav, sr):
 @pytest.mark.parametrize("emotion", ["sad", "happy"])
 def test_keep_voice_moves_pitch_and_duration_as_the_profile_says_and_keeps_the_words(
         converter, neutral_clip, tmp_path, emotion):
-    from tts.render import profile
+    from emovc.tts.render import profile
     report = converter.convert(neutral_clip, Request(emotion, "SmallGirl", keep_voice=True), tmp_path)
     before, sr = load_audio(neutral_clip)
     after, out_sr = sf.read(report["output"], dtype="float32")
@@ -171,7 +171,7 @@ def test_manifest_csv_paths_are_relative_to_it(ravdess_clip, tmp_path, capsys):
 
 @pytest.mark.parametrize("seconds", [30.0, 30.001, 61.0, 95.0])
 def test_long_input_windows_cover_everything_within_the_limit(seconds):
-    from core.audio import split_at_pauses
+    from emovc.core.audio import split_at_pauses
     wav = np.random.default_rng(0).standard_normal(int(seconds * 16000)).astype(np.float32)
     pieces = split_at_pauses(wav, 16000, 30.0)
     assert np.array_equal(np.concatenate(pieces), wav)
@@ -180,7 +180,7 @@ def test_long_input_windows_cover_everything_within_the_limit(seconds):
 
 def test_detected_language_is_spoken_by_the_voice_in_that_language(converter, tmp_path):
     """A Spanish clip (made by the project's TTS: youngwoman's Spanish speaker) comes back in Spanish."""
-    from tts import synthesize
+    from emovc.tts import synthesize
     wav, sr = synthesize("Mañana vamos a la playa con mis amigos.", voice="youngwoman", language="es")
     clip = tmp_path / "es.wav"
     sf.write(clip, wav, sr)
@@ -201,7 +201,7 @@ def test_a_language_without_a_voice_stops_with_the_languages_and_how_to_force_en
 
 
 def test_the_summary_names_the_most_likely_emotion_behind_uncertain():
-    from detect import _summary
+    from emovc.commands.detect import _summary
     probabilities = {"sad": 0.45, "angry": 0.22, "happy": 0.11}
     report = {"detected_emotion": {"label": UNCERTAIN, "probabilities": probabilities}, "transcript": None,
               "mode": "synthesis", "speaker": "youngwoman", "target_emotion": "happy", "notes": [],

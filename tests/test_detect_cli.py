@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.evaluate import wer
+from emovc.asr.evaluate import wer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample.wav"
@@ -120,7 +120,7 @@ def test_thirty_minute_input_in_bounded_memory(ravdess_clip, tmp_path):
     30 min of it costs minutes on 2 shared cores. SER windowing, synthesis and the memory
     bound of detect.py itself are what this checks.
     """
-    from core.audio import load_audio
+    from emovc.core.audio import load_audio
     wav, sr = load_audio(ravdess_clip)
     long = tmp_path / "long.wav"
     noise = np.random.default_rng(0)

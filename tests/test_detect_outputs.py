@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from convert.outputs import OutputSlot, check_writable
-from core.errors import UserError
+from emovc.convert.outputs import OutputSlot, check_writable
+from emovc.core.errors import UserError
 
 SR = 16000
 

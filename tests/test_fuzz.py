@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from convert.config import DetectConfig
-from core.audio import load_audio
-from core.config import load_config
-from core.errors import AudioError, ConfigError
+from emovc.convert.config import DetectConfig
+from emovc.core.audio import load_audio
+from emovc.core.config import load_config
+from emovc.core.errors import AudioError, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ_S = 20.0

@@ -115,7 +115,7 @@ def test_speech_with_a_dc_offset_is_transcribed_like_the_original(tmp_path, caps
     wav, sr = sf.read(ROOT / "samples" / "sample.wav", dtype="float32")
     sf.write(tmp_path / "dc.wav", 0.5 * wav + 0.5, sr)
     shutil.copy(ROOT / "samples" / "sample.wav", tmp_path / "plain.wav")
-    from core.audio import load_audio
+    from emovc.core.audio import load_audio
     loaded, _ = load_audio(tmp_path / "dc.wav")
     assert abs(float(loaded.mean())) < 1e-3 and np.abs(loaded).max() <= 1.0
     code, out, err = _run("asr", [tmp_path / "plain.wav", tmp_path / "dc.wav"], capsys)
@@ -175,7 +175,7 @@ def test_a_killed_writers_temp_file_is_swept_by_the_next_writer_and_a_live_ones_
                             text=True)
     try:
         assert live.stdout.readline() == "ready\n"
-        from core.audio import atomic_path
+        from emovc.core.audio import atomic_path
         with atomic_path(target) as tmp:
             tmp.write_text("{}")
         left = _hidden(tmp_path)
@@ -186,8 +186,8 @@ def test_a_killed_writers_temp_file_is_swept_by_the_next_writer_and_a_live_ones_
 
 
 def test_tts_killed_while_writing_leaves_nothing_the_next_run_keeps(tmp_path):
-    """Issue 20: SIGKILL of `python -m tts ... -o xs.wav` left a hidden .xs.wav.*.tmp for ever."""
-    command = [sys.executable, "-m", "tts", "We waited all afternoon, but nobody came to the meeting. " * 6,
+    """Issue 20: SIGKILL of `python -m emovc.tts ... -o xs.wav` left a hidden .xs.wav.*.tmp for ever."""
+    command = [sys.executable, "-m", "emovc.tts", "We waited all afternoon, but nobody came to the meeting. " * 6,
                "-o", str(tmp_path / "xs.wav")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

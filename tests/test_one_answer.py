@@ -9,14 +9,14 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-import predict
-import timeline as timeline_cli
-from core.audio import SR, load_audio
-from core.config import load_config
-from convert import Converter, DetectConfig, Request
-from ser.recognizer import Recognizer
-from web.config import AppConfig
-from web.server import create_app
+from emovc.commands import predict
+from emovc.commands import timeline as timeline_cli
+from emovc.core.audio import SR, load_audio
+from emovc.core.config import load_config
+from emovc.convert import Converter, DetectConfig, Request
+from emovc.ser.recognizer import Recognizer
+from emovc.web.config import AppConfig
+from emovc.web.server import create_app
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""analysis/plots.py, detect.py --plots and predict.py --plots: valid PNGs of real speech, never overwritten."""
+"""emovc/analysis/plots.py, detect.py --plots and predict.py --plots: valid PNGs of real speech, never overwritten."""
 import json
 import subprocess
 import sys
@@ -7,13 +7,13 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-import predict
-from core.audio import load_audio
-from core.config import load_config
-from core.errors import UserError
-from convert import Converter, DetectConfig, Request
-from analysis.plots import Clip, plot_clips, render_clips, write_png
-from ser import Prediction
+from emovc.commands import predict
+from emovc.core.audio import load_audio
+from emovc.core.config import load_config
+from emovc.core.errors import UserError
+from emovc.convert import Converter, DetectConfig, Request
+from emovc.analysis.plots import Clip, plot_clips, render_clips, write_png
+from emovc.ser import Prediction
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

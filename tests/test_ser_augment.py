@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from core.audio import load_audio
-from ser import augment as A
-from ser.config import Augment
+from emovc.core.audio import load_audio
+from emovc.ser import augment as A
+from emovc.ser.config import Augment
 
 
 @pytest.fixture(scope="module")

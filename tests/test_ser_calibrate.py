@@ -1,7 +1,7 @@
 """ser.calibrate: temperature scaling (with and without novelty), the novelty score, and ECE."""
 import numpy as np
 
-from ser.calibrate import Calibration, Novelty, expected_calibration_error, fit_calibration, scale
+from emovc.ser.calibrate import Calibration, Novelty, expected_calibration_error, fit_calibration, scale
 
 
 def _overconfident(n=2000, k=4, seed=0):

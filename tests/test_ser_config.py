@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from ser.config import data_sources, load_experiment
-from ser.features import build_feature_sets
-from ser.models import build_model
+from emovc.core.errors import ConfigError
+from emovc.ser.config import data_sources, load_experiment
+from emovc.ser.features import build_feature_sets
+from emovc.ser.models import build_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 SER_CONFIGS = [c for c in CONFIGS

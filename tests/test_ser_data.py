@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from core.errors import UserError
-from ser.data import class_labels, load_dataset, parse_filename
+from emovc.core.errors import UserError
+from emovc.ser.data import class_labels, load_dataset, parse_filename
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -91,7 +91,7 @@ def test_arousal_levels_are_dropped_unless_chosen(shared_data):
 def test_each_shared_corpus_maps_onto_the_eight_as_documented(shared_data):
     """The label map of docs/ser.md and the model card: no corpus gets a label it does not have,
     and BAVED's arousal levels are not emotions (dropped from the eight-class set)."""
-    from ser.data import load_dataset
+    from emovc.ser.data import load_dataset
     expected = {"ravdess": {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"},
                 "urdu": {"angry", "happy", "neutral", "sad"}, "turevdb": {"angry", "calm", "happy", "sad"},
                 "baved": {"neutral"}}

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from ser.evaluate import metrics, plot_confusion, splits
+from emovc.core.errors import UserError
+from emovc.ser.evaluate import metrics, plot_confusion, splits
 
 LABELS = ["neutral", "happy", "sad"]
 

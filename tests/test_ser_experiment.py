@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser.config import load_experiment
-from ser.experiment import corpus_weights, train_experiment
+from emovc.ser.config import load_experiment
+from emovc.ser.experiment import corpus_weights, train_experiment
 
 
 def _subset(shared_data, tmp, corpus, speakers, per_class):
@@ -111,7 +111,7 @@ def novelty_run(shared_data, tmp_path_factory):
 
 
 def test_novelty_calibration_is_fitted_on_both_and_shipped(novelty_run, shared_data):
-    from ser.recognizer import Recognizer
+    from emovc.ser.recognizer import Recognizer
     r, tmp = novelty_run
     cal = r["calibration"]
     assert cal["fitted_on"] == "held-out speakers and held-out corpora"
@@ -135,8 +135,8 @@ def test_novelty_calibration_is_fitted_on_both_and_shipped(novelty_run, shared_d
 
 def test_a_damaged_novelty_file_is_refused_and_a_plain_retrain_removes_it(novelty_run, tmp_path):
     import shutil
-    from core.errors import UserError
-    from ser.recognizer import Recognizer
+    from emovc.core.errors import UserError
+    from emovc.ser.recognizer import Recognizer
     _, tmp = novelty_run
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tmp / "ckpt", ckpt)
@@ -145,7 +145,7 @@ def test_a_damaged_novelty_file_is_refused_and_a_plain_retrain_removes_it(novelt
     (ckpt / "novelty.npz").write_bytes(bytes(data))
     with pytest.raises(UserError, match="novelty.npz is missing or does not match its sha256"):
         Recognizer(ckpt)
-    from ser.models import load_checkpoint, save_checkpoint
+    from emovc.ser.models import load_checkpoint, save_checkpoint
     model, meta = load_checkpoint(ckpt)
     save_checkpoint(ckpt, model, meta["features"], meta["labels"], 0)
     assert not (ckpt / "novelty.npz").exists() and Recognizer(ckpt).novelty is None

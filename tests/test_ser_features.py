@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import load_audio
-from core.errors import AudioError, UserError
-from ser.features import FEATURES, build_feature_sets, check_speech, extract_files
+from emovc.core.audio import load_audio
+from emovc.core.errors import AudioError, UserError
+from emovc.ser.features import FEATURES, build_feature_sets, check_speech, extract_files
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_middle_layer_equals_a_reference_encoder(wav):
     """The truncated model's encoder output is layer k of Whisper tiny.en, computed here in numpy
     from the same weights; the int8 features the recogniser uses stay close to it."""
     import ctranslate2
-    from core.weights import model_folder, truncated_folder, whisper_encoder
+    from emovc.core.weights import model_folder, truncated_folder, whisper_encoder
     (fs,) = build_feature_sets([{"name": "whisper", "params": {"model": "tiny.en", "layer": 2}}])
     _, fe = whisper_encoder("tiny.en", 2)
     mel = fe(wav, padding=0)

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from ser.config import Train
-from ser.models import MODELS, build_model, load_checkpoint, save_checkpoint
+from emovc.core.errors import UserError
+from emovc.ser.config import Train
+from emovc.ser.models import MODELS, build_model, load_checkpoint, save_checkpoint
 
 LABELS = ["neutral", "happy", "sad"]
 FEATURES = [{"name": "egemaps", "params": {}}]

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from core.audio import load_audio, resample
-from core.errors import AudioError, UserError
-from ser import Prediction, load_recognizer
-from ser.recognizer import batch_normalise
+from emovc.core.audio import load_audio, resample
+from emovc.core.errors import AudioError, UserError
+from emovc.ser import Prediction, load_recognizer
+from emovc.ser.recognizer import batch_normalise
 
 EIGHT = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 
@@ -71,7 +71,7 @@ def test_per_speaker_model_classifies_one_speakers_batch(shared_data):
 
 
 def test_speaker_normalised_training_standardises_each_speaker():
-    from ser.experiment import by_speaker
+    from emovc.ser.experiment import by_speaker
     rng = np.random.default_rng(1)
     X = list(rng.normal(3, 2, (12, 5)))
     speakers = np.array(["a"] * 6 + ["b"] * 6)

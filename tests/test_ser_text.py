@@ -1,10 +1,10 @@
-"""ser/text.py: the words' emotion from the NRC Emotion Lexicon, the label map check, fusion."""
+"""emovc/ser/text.py: the words' emotion from the NRC Emotion Lexicon, the label map check, fusion."""
 import pytest
 
-from core.errors import UserError
-from core.labels import EMOTIONS
-from ser import Prediction
-from ser.text import LABEL_MAP, load_label_map, load_text_model, text_emotion, fuse
+from emovc.core.errors import UserError
+from emovc.core.labels import EMOTIONS
+from emovc.ser import Prediction
+from emovc.ser.text import LABEL_MAP, load_label_map, load_text_model, text_emotion, fuse
 
 
 @pytest.mark.parametrize("text, label", [

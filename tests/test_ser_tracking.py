@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.errors import ConfigError
-from ser.tracking import parse_sweep
+from emovc.core.errors import ConfigError
+from emovc.ser.tracking import parse_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""analysis/timeline.py and timeline.py: emotion over time on a real multi-emotion recording.
+"""emovc/analysis/timeline.py and timeline.py: emotion over time on a real multi-emotion recording.
 
 The recording is made at test time from RAVDESS clips with known labels (actor 2: three angry,
 three sad, three happy clips, strong intensity). The shipped SER model was trained on all of
@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-import timeline as timeline_cli
-from core.audio import BLOCK_S, ENVELOPE_S, SNAP_S, SR, Reader, Source, load_audio, window_spans
-from core.config import load_config
-from core.errors import UserError
-from core.labels import EMOTIONS
-from convert import DetectConfig
-from analysis import Analyzer
-from analysis.plots import plot_timeline
-from analysis.timeline import analyse, summarise
+from emovc.commands import timeline as timeline_cli
+from emovc.core.audio import BLOCK_S, ENVELOPE_S, SNAP_S, SR, Reader, Source, load_audio, window_spans
+from emovc.core.config import load_config
+from emovc.core.errors import UserError
+from emovc.core.labels import EMOTIONS
+from emovc.convert import DetectConfig
+from emovc.analysis import Analyzer
+from emovc.analysis.plots import plot_timeline
+from emovc.analysis.timeline import analyse, summarise
 
 WINDOW, HOP = 4.0, 2.0
 CLIPS = [("angry", 5), ("sad", 4), ("happy", 3)]

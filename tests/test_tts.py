@@ -5,12 +5,12 @@ import sys
 import numpy as np
 import pytest
 
-from core.audio import load_audio
-from core.errors import ConfigError, UserError
-from core.labels import EMOTIONS
-from tts import VOICES, synthesize, voice_names
-from tts.render import measure
-from tts.voices import Voice, add_voices, load_voices
+from emovc.core.audio import load_audio
+from emovc.core.errors import ConfigError, UserError
+from emovc.core.labels import EMOTIONS
+from emovc.tts import VOICES, synthesize, voice_names
+from emovc.tts.render import measure
+from emovc.tts.voices import Voice, add_voices, load_voices
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 TEXT = "Open the door, please."
@@ -86,7 +86,7 @@ def test_user_voice_table_adds_voices_and_is_validated(tmp_path):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "tts", *args], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "emovc.tts", *args], cwd=ROOT, capture_output=True, text=True)
 
 
 def test_cli_writes_a_wav_and_never_overwrites(tmp_path):
@@ -112,7 +112,7 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
 
 
 def test_the_first_voice_table_stays_selectable():
-    old = load_voices(ROOT / "tts" / "voices_v1.yaml")
+    old = load_voices(ROOT / "emovc" / "tts" / "voices_v1.yaml")
     assert old["youngwoman"].speaker == "jf_gongitsune" and old["middlemale"].engine == "piper"
 
 
@@ -127,7 +127,7 @@ def test_a_voice_speaks_its_other_languages_and_names_them_for_one_it_lacks():
 def test_cli_guesses_the_text_language_and_warns_when_told_another(tmp_path):
     """Spanish text without --language is spoken in Spanish (Whisper hears Spanish words); with
     --language en it is spoken as told, with a warning."""
-    from asr import load_asr
+    from emovc.asr import load_asr
     text = "Hola, ¿cómo estás? Me llamo María y vivo en Madrid."
     done = _cli(text, "-o", str(tmp_path / "es.wav"))
     assert done.returncode == 0, done.stderr
@@ -151,5 +151,5 @@ def test_cli_guesses_the_text_language_and_warns_when_told_another(tmp_path):
     ("Hi.", None),                                  # too short to tell
 ])
 def test_guess_language(text, language):
-    from tts.language import guess_language
+    from emovc.tts.language import guess_language
     assert guess_language(text) == language

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.audio import load_audio
-from core.errors import UserError
-from tts import emotion_model as em
-from tts.contours import OUTPUTS, analyse, speech_span
+from emovc.core.audio import load_audio
+from emovc.core.errors import UserError
+from emovc.tts import emotion_model as em
+from emovc.tts.contours import OUTPUTS, analyse, speech_span
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT = ROOT / "checkpoints" / "prosody_heldout"     # trained without RAVDESS actors 21-24
@@ -68,7 +68,7 @@ def test_misshapen_or_pickled_weights_are_refused_even_with_a_matching_sha256(tm
 
 
 def test_neutral_and_intensity_zero_leave_the_recording_unchanged(neutral_take):
-    from tts import render_emotion
+    from emovc.tts import render_emotion
     wav, sr = neutral_take
     contours = analyse(wav, sr)
     assert not em.load().edit(contours.f0, contours.energy, "neutral", 1.0).any()
@@ -79,7 +79,7 @@ def test_neutral_and_intensity_zero_leave_the_recording_unchanged(neutral_take):
 def test_on_held_out_actors_the_changes_go_the_way_the_real_takes_do(shared_data):
     """Mean pitch and energy change over actors 21-24's frames, predicted vs real (their own
     emotional takes, DTW-aligned): same sign for every emotion whose real change is clear."""
-    from tts.emotion_model import TARGET_EMOTIONS, build_rows, conditioned, pairs
+    from emovc.tts.emotion_model import TARGET_EMOTIONS, build_rows, conditioned, pairs
     model = em.load(HELD_OUT)
     held = [p for p in pairs([shared_data / "ravdess"]) if p[0]["speaker"] in HELD_OUT_ACTORS]
     x, emotion, intensity, y, w, _, _ = build_rows(held, json.loads((HELD_OUT / em.META).read_text())["corpora"], frame_step=3, cache=False)
@@ -97,9 +97,9 @@ def test_on_held_out_actors_the_changes_go_the_way_the_real_takes_do(shared_data
 
 
 def test_keep_voice_keeps_the_duration_plausible_and_the_words(neutral_take):
-    from asr import load_asr
-    from asr.evaluate import wer
-    from tts import render_emotion
+    from emovc.asr import load_asr
+    from emovc.asr.evaluate import wer
+    from emovc.tts import render_emotion
     wav, sr = neutral_take
     asr = load_asr("whisper", model="base", language="en")
     for emotion in ("angry", "sad"):
@@ -110,9 +110,9 @@ def test_keep_voice_keeps_the_duration_plausible_and_the_words(neutral_take):
 
 
 def test_angry_raises_the_contour_kokoro_receives_and_the_output_pitch():
-    from tts import synthesize
-    from tts.engines import load_engine
-    from tts.render import measure
+    from emovc.tts import synthesize
+    from emovc.tts.engines import load_engine
+    from emovc.tts.render import measure
     text = "The birch canoe slid on the smooth planks."
     neutral = measure(*synthesize(text, "neutral", "youngwoman", renderer="contour"))
     wav, sr = synthesize(text, "angry", "youngwoman", "strong", renderer="contour")
@@ -135,7 +135,7 @@ def test_edit_holds_timing_outside_the_speech(neutral_take):
 def test_training_command_trains_saves_and_the_model_loads(shared_data, tmp_path):
     """A few takes of actor 1 (one neutral, two emotional, same words), one epoch: the command runs
     end to end and writes a checkpoint that loads and edits."""
-    from tts.train_emotion import main
+    from emovc.tts.train_emotion import main
     rows = ["path,corpus,speaker,gender,emotion,intensity,text,duration_s"]
     for code, emotion, level in (("01-01", "neutral", "normal"), ("05-02", "angry", "strong"), ("04-01", "sad", "normal")):
         path = shared_data / "ravdess" / "Actor_01" / f"03-01-{code}-01-01-01.flac"

@@ -5,9 +5,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from tts import ENGINES
-from tts.engines import EmotiVoice, Kokoro, Piper, emotivoice_line, load_engine
+from emovc.core.errors import UserError
+from emovc.tts import ENGINES
+from emovc.tts.engines import EmotiVoice, Kokoro, Piper, emotivoice_line, load_engine
 
 
 def test_registry_lists_the_engines():
@@ -75,13 +75,13 @@ def test_emotivoice_maps_every_emotion_but_calm(tmp_path, monkeypatch):
     (tmp_path / "inference_am_vocoder_joint.py").write_text("")
     monkeypatch.setenv("EMOTIVOICE_PYTHON", importlib.util.sys.executable)
     engine = EmotiVoice(str(tmp_path))
-    from core.labels import EMOTIONS
+    from emovc.core.labels import EMOTIONS
     assert set(engine.prompts) == set(EMOTIONS) - {"calm"} == engine.native_emotions
     assert engine.prompts["happy"] == "开心" and engine.prompts["neutral"] == "普通"
 
 
 def test_shipped_kokoro_voices_pass_their_sha256_and_have_the_official_shape():
-    from tts.engines import shipped_kokoro_voices
+    from emovc.tts.engines import shipped_kokoro_voices
     voices = shipped_kokoro_voices()
     assert {"bf_emma", "am_liam", "bf_alice", "bm_lewis"} <= set(voices)
     assert all(v.shape == (510, 1, 256) and v.dtype == np.float32 for v, _ in voices.values())
@@ -91,7 +91,7 @@ def test_shipped_kokoro_voices_pass_their_sha256_and_have_the_official_shape():
 @pytest.mark.parametrize("damage, message", [("corrupt", "fails the sha256 check"), ("delete", "missing")])
 def test_corrupted_or_missing_voice_file_is_a_clear_error(tmp_path, damage, message):
     import shutil
-    from tts.engines import KOKORO_VOICES, shipped_kokoro_voices
+    from emovc.tts.engines import KOKORO_VOICES, shipped_kokoro_voices
     shutil.copy(KOKORO_VOICES / "manifest.yaml", tmp_path)
     for f in KOKORO_VOICES.glob("*.bin"):
         shutil.copy(f, tmp_path)

@@ -3,10 +3,10 @@ contours inside the synthesis (the contours the decoder receives are read back a
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from tts.engines import load_engine
-from tts.kokoro_graph import editable_graph, phoneme_class, prosody_inputs
-from tts.render import Prosody, measure
+from emovc.core.errors import UserError
+from emovc.tts.engines import load_engine
+from emovc.tts.kokoro_graph import editable_graph, phoneme_class, prosody_inputs
+from emovc.tts.render import Prosody, measure
 
 TEXT = "The birch canoe slid on the smooth planks."
 
@@ -65,8 +65,8 @@ def test_energy_offset_moves_the_energy_contour(engine):
 
 
 def test_synthesize_puts_the_emotions_profile_on_the_contours(engine):
-    from tts import synthesize
-    from tts.render import profile
+    from emovc.tts import synthesize
+    from emovc.tts.render import profile
     synthesize(TEXT, emotion="neutral", voice="youngwoman", renderer="profile")
     neutral = engine.last_contours[0]
     synthesize(TEXT, emotion="angry", voice="youngwoman", renderer="profile")

@@ -3,11 +3,11 @@ rendering moves F0 and duration the way the profile says, at any sample rate."""
 import numpy as np
 import pytest
 
-from core.audio import load_audio, resample
-from core.errors import ConfigError, UserError
-from core.labels import EMOTIONS
-from tts import parse_intensity, render_emotion
-from tts.render import PROFILES, Prosody, load_profiles, measure, profile
+from emovc.core.audio import load_audio, resample
+from emovc.core.errors import ConfigError, UserError
+from emovc.core.labels import EMOTIONS
+from emovc.tts import parse_intensity, render_emotion
+from emovc.tts.render import PROFILES, Prosody, load_profiles, measure, profile
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_unknown_emotion_lists_the_labels(neutral_clip):
 
 
 def test_short_input_is_returned_and_bad_input_rejected():
-    from core.errors import AudioError
+    from emovc.core.errors import AudioError
     blip = np.full(800, 0.1, np.float32)
     assert np.array_equal(render_emotion(blip, 16000, "angry"), blip)
     with pytest.raises(AudioError, match="mono"):

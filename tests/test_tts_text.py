@@ -1,8 +1,8 @@
 """Text front end: numbers, abbreviations and symbols as words; sentence splitting; empty text."""
 import pytest
 
-from core.errors import UserError
-from tts.text import normalise_text, prepare, split_sentences
+from emovc.core.errors import UserError
+from emovc.tts.text import normalise_text, prepare, split_sentences
 
 
 @pytest.mark.parametrize("text, words", [

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.evaluate import wer
-from core.audio import load_audio
-from core.config import load_config
-from core.labels import EMOTIONS
-from convert import DetectConfig
-from web.config import AppConfig
-from web.server import create_app, serving
+from emovc.asr.evaluate import wer
+from emovc.core.audio import load_audio
+from emovc.core.config import load_config
+from emovc.core.labels import EMOTIONS
+from emovc.convert import DetectConfig
+from emovc.web.config import AppConfig
+from emovc.web.server import create_app, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),

@@ -1,4 +1,4 @@
-"""web/live.py on real speech with the real models (SER checkpoint, Whisper): the emotion of
+"""emovc/web/live.py on real speech with the real models (SER checkpoint, Whisper): the emotion of
 the last window, a transcript that grows and is fixed in pieces, bounded memory, silence; and
 under load: "transcribing", audio skipped when too far behind, a switch to a faster model."""
 import threading
@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from asr import load_asr
-from asr.evaluate import wer
-from core.audio import load_audio
-from core.config import load_config
-from core.labels import EMOTIONS
-from analysis import Analyzer
-from convert import DetectConfig
-from web.live import SKIPPED, LiveAsr, LiveStream, _quiet_cut
+from emovc.asr import load_asr
+from emovc.asr.evaluate import wer
+from emovc.core.audio import load_audio
+from emovc.core.config import load_config
+from emovc.core.labels import EMOTIONS
+from emovc.analysis import Analyzer
+from emovc.convert import DetectConfig
+from emovc.web.live import SKIPPED, LiveAsr, LiveStream, _quiet_cut
 
 SR = 16000
 WORDS = "We waited all afternoon, but nobody came to the meeting."

@@ -1,4 +1,4 @@
-"""web/server.py through FastAPI's test client, with the real models: analyse and convert real
+"""emovc/web/server.py through FastAPI's test client, with the real models: analyse and convert real
 speech, private sessions, one-line refusals of bad uploads and requests, temp files removed.
 Also app.py's command line."""
 import io
@@ -15,14 +15,14 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from asr.evaluate import wer
-from core.audio import load_audio
-from core.config import load_config
-from core.labels import EMOTIONS
-from convert import DetectConfig
-from ser.recognizer import UNCERTAIN
-from web.config import AppConfig
-from web.server import create_app
+from emovc.asr.evaluate import wer
+from emovc.core.audio import load_audio
+from emovc.core.config import load_config
+from emovc.core.labels import EMOTIONS
+from emovc.convert import DetectConfig
+from emovc.ser.recognizer import UNCERTAIN
+from emovc.web.config import AppConfig
+from emovc.web.server import create_app
 
 WORDS = "We waited all afternoon, but nobody came to the meeting."
 SAMPLE = "samples/sample.wav"

@@ -1,11 +1,11 @@
-"""web/sessions.py: private folders, unknown tokens refused, idle sessions expire, beyond the
+"""emovc/web/sessions.py: private folders, unknown tokens refused, idle sessions expire, beyond the
 limit the longest-idle one goes if idle long enough (else new ones are refused), everything
 removed at shutdown. (Idle time is set by
 moving a session's last-seen time back, so the test does not depend on the machine's speed.)"""
 import pytest
 
-from web.sessions import Sessions
-from web.uploads import RequestError
+from emovc.web.sessions import Sessions
+from emovc.web.uploads import RequestError
 
 
 def test_sessions_are_private_and_expire():

@@ -1,4 +1,4 @@
-"""web/uploads.py: the formats browsers record or export decode; the size, duration and type
+"""emovc/web/uploads.py: the formats browsers record or export decode; the size, duration and type
 limits refuse with one-line messages. The fixtures are the bundled sample, re-encoded with PyAV."""
 import asyncio
 
@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio import load_audio
-from web.uploads import RequestError, check_name, decode, receive
+from emovc.core.audio import load_audio
+from emovc.web.uploads import RequestError, check_name, decode, receive
 
 SAMPLE = "samples/sample.wav"
 
 
 def _encode(path, codec, rate, wav, sr):
     """Write `wav` into the container named by `path`'s extension with `codec`."""
-    from core.audio import resample
+    from emovc.core.audio import resample
     wav = resample(wav, sr, rate)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")

@@ -3,8 +3,8 @@ import dataclasses
 
 import pytest
 
-import core.weights as models
-from core.errors import UserError
+import emovc.core.weights as models
+from emovc.core.errors import UserError
 
 
 def test_tiny_en_is_used_in_place_and_verified():
