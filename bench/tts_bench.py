@@ -92,19 +92,19 @@ def keep_voice_all(n: int, emotions, intensity, renderer: str):
     return clips
 
 
-def synthesise_all(voices, emotions, sentences, intensity, renderer: str):
+def synthesise_all(voices, emotions, sentences, intensity, renderer: str, table):
     from emovc.tts import synthesize
     from emovc.tts.engines import load_engine
     from emovc.tts.voices import get_voice
     for v in voices:                                  # load outside the timings
-        spec = get_voice(v)
+        spec = get_voice(v, table)
         load_engine(spec.engine, spec.model)(sentences[0], spec.speaker)
     clips = []
     for v in voices:
         for e in emotions:
             for s in sentences:
                 start, cpu = time.perf_counter(), time.process_time()
-                wav, sr = synthesize(s, emotion=e, voice=v, intensity=intensity, renderer=renderer)
+                wav, sr = synthesize(s, emotion=e, voice=v, intensity=intensity, renderer=renderer, voices=table)
                 clips.append({"voice": v, "emotion": e, "text": s, "wav": wav, "sr": sr,
                               "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu})
         print(f"synthesised {v}", flush=True)
@@ -236,16 +236,15 @@ def main() -> None:
                         help="SER for the per-voice score (trained per speaker, as the issue's protocol asks)")
     parser.add_argument("--json", type=Path, help="write per-file results here")
     args = parser.parse_args()
-    from emovc.tts import VOICES, add_voices, voice_names
-    if args.voice_table:
-        add_voices(args.voice_table)
+    from emovc.tts import voice_names, with_voices
+    table = with_voices(args.voice_table)
     if args.candidates:
-        VOICES.update(candidates(args.candidates_dir))
-    voices = args.voices or (list(candidates(args.candidates_dir)) if args.candidates else voice_names())
+        table = {**table, **candidates(args.candidates_dir)}
+    voices = args.voices or (list(candidates(args.candidates_dir)) if args.candidates else voice_names(table))
     sentences = SENTENCES[:args.sentences]
     runs = []
     if sentences:
-        runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, args.renderer)))
+        runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, args.renderer, table)))
     if args.keep_voice:
         runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity, args.renderer)))
     for name, clips in runs:

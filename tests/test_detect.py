@@ -215,3 +215,15 @@ def test_the_summary_names_the_most_likely_emotion_behind_uncertain():
     assert "self-check: heard as sad (sad 45%, angry 22%, happy 11%), target happy 11%, WER 0%" in _summary(report)
     report["text_emotion"] = {"label": "sad", "probabilities": probabilities}
     assert "text emotion: sad (sad 45%, angry 22%, happy 11%)" in _summary(report)
+
+
+def test_a_configs_voices_belong_to_its_converter_only(converter, ravdess_clip, tmp_path):
+    table = tmp_path / "voices.yaml"
+    table.write_text("voices:\n  Narrator:\n    engine: kokoro\n    speaker: bm_lewis\n    rate: 0.9\n")
+    own = Converter(load_config("configs/detect.yaml", DetectConfig, [f"tts.voices={table}"]),
+                    analyzer=converter.analyzer)
+    report = own.convert(ravdess_clip, Request("calm", "narrator", text="Kids are talking by the door.",
+                                               check=False), tmp_path)
+    assert report["models"]["tts"] == {"voice": "narrator", "engine": "kokoro", "speaker": "bm_lewis", "model": None}
+    with pytest.raises(UserError, match="unknown speaker 'narrator'; choose one of: middlemale"):
+        converter.check(Request("calm", "narrator"))           # another converter never learnt it

@@ -75,6 +75,7 @@ def test_shipped_configs_are_found_from_any_folder(tmp_path, monkeypatch):
     assert paths.IN_CHECKOUT and paths.ROOT == ROOT
     monkeypatch.chdir(tmp_path)
     assert resolve_path("configs/detect.yaml") == ROOT / "configs" / "detect.yaml"
+    assert resolve_path("emovc/tts/voices_v1.yaml") == ROOT / "emovc" / "tts" / "voices_v1.yaml"   # detect_fast's
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "detect.yaml").write_text("mine")
     assert resolve_path("configs/detect.yaml") == Path("configs/detect.yaml")       # the user's own first

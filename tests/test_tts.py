@@ -10,7 +10,7 @@ from emovc.core.errors import ConfigError, UserError
 from emovc.core.labels import EMOTIONS
 from emovc.tts import VOICES, synthesize, voice_names
 from emovc.tts.render import measure
-from emovc.tts.voices import Voice, add_voices, load_voices
+from emovc.tts.voices import Voice, load_voices, with_voices
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 TEXT = "Open the door, please."
@@ -42,12 +42,10 @@ def test_voice_f0_order_smallgirl_youngwoman_youngman_middlemale(renderings):
 
 @pytest.mark.parametrize("voice", ["youngwoman", "piper"])     # inside Kokoro; post hoc for Piper
 def test_emotions_differ_from_neutral_in_the_profiles_direction(voice):
-    if voice == "piper":
-        VOICES["piper"] = Voice(engine="piper")
-    neutral = measure(*synthesize(TEXT, emotion="neutral", voice=voice))
-    angry = measure(*synthesize(TEXT, emotion="angry", voice=voice, renderer="profile"))
-    sad = measure(*synthesize(TEXT, emotion="sad", voice=voice, intensity="strong", renderer="profile"))
-    VOICES.pop("piper", None)
+    voices = {**VOICES, "piper": Voice(engine="piper")}
+    neutral = measure(*synthesize(TEXT, emotion="neutral", voice=voice, voices=voices))
+    angry = measure(*synthesize(TEXT, emotion="angry", voice=voice, renderer="profile", voices=voices))
+    sad = measure(*synthesize(TEXT, emotion="sad", voice=voice, intensity="strong", renderer="profile", voices=voices))
     assert sad["duration"] > 1.1 * neutral["duration"]                # profile: rate 0.79
     assert angry["f0_median"] > neutral["f0_median"] + 1               # profile: +3.4 st
 
@@ -78,11 +76,17 @@ def test_emotivoice_engine_without_checkout_is_a_clear_error(monkeypatch):
 def test_user_voice_table_adds_voices_and_is_validated(tmp_path):
     table = tmp_path / "voices.yaml"
     table.write_text("voices:\n  Narrator:\n    engine: kokoro\n    speaker: bf_emma\n    rate: 0.9\n")
-    assert add_voices(table) == ["narrator"] and "narrator" in voice_names()
+    voices = with_voices(table)
+    assert set(voice_names(voices)) == set(VOICES) | {"narrator"} and "narrator" not in VOICES
+    wav, sr = synthesize("Hi.", voice="Narrator", voices=voices)
+    assert len(wav) > 0.2 * sr
+    with pytest.raises(UserError, match="unknown voice 'narrator'"):
+        synthesize("Hi.", voice="narrator")                     # the shipped table stays as it was
+    with pytest.raises(TypeError):
+        VOICES["narrator"] = voices["narrator"]                 # and cannot be changed in place
     table.write_text("voices:\n  bad:\n    engine: espeak\n")
     with pytest.raises(ConfigError, match="unknown engine 'espeak'"):
         load_voices(table)
-    VOICES.pop("narrator")
 
 
 def _cli(*args):

@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_check:
         config.check.enabled = False
     say = None if args.quiet else _stderr       # progress goes to stderr
-    converter = Converter(config, say=say or (lambda message: None))     # adds the config's voices
+    converter = Converter(config, say=say or (lambda message: None))     # with the config's voices
     request = Request(emotion=args.emotion, speaker=args.speaker, text=args.text, keep_voice=args.keep_voice,
                       intensity=config.tts.intensity if args.intensity is None else args.intensity,
                       check=config.check.enabled, plots=args.plots)
-    request.check_engine(config.tts.engine)
+    converter.check(request)
     check_writable(args.output_dir)
     files, batch = expand_inputs(args.audio)
     if not batch:

@@ -27,7 +27,8 @@ from emovc.core.audio import list_audio, load_audio, save_audio, split_at_pauses
 from emovc.core.config import MAX_MANIFEST_BYTES, read_text
 from emovc.core.errors import UserError
 from emovc.core.labels import EMOTIONS, UNCERTAIN, Prediction, normalise_emotion
-from emovc.tts import VOICES, add_voices, parse_intensity, render_emotion, resolve_engine, synthesize_stream, voice_names
+from emovc.tts import parse_intensity, render_emotion, resolve_engine, synthesize_stream, with_voices
+from emovc.tts.voices import Voice
 
 
 @dataclass
@@ -53,8 +54,6 @@ class Request:
             except UserError:
                 raise UserError(f"unknown emotion {self.emotion!r}; choose one of: "
                                 f"{', '.join(EMOTIONS)}, same") from None
-        if self.speaker.strip().lower() not in voice_names():
-            raise UserError(f"unknown speaker {self.speaker!r}; choose one of: {', '.join(voice_names())}")
         self.speaker = self.speaker.strip().lower()
         if self.text is not None and not self.text.strip():
             raise UserError("--text is empty; give the words to speak, or leave --text out to use ASR")
@@ -63,11 +62,6 @@ class Request:
                             "leave out one of them")
         parse_intensity(self.intensity)     # raises a UserError naming the valid forms
 
-    def check_engine(self, engine: str | None) -> None:
-        """A UserError now, before any model loads, when the voice has no speaker for `engine`
-        (the language is checked once the transcript names it)."""
-        if not self.keep_voice:
-            resolve_engine(self.speaker, engine, language=None)
 
 
 class Converter:
@@ -77,8 +71,16 @@ class Converter:
                  analyzer: Analyzer | None = None):
         self.config, self.say = config, say
         self.analyzer = analyzer or Analyzer(config, say)
-        if config.tts.voices:
-            add_voices(config.tts.voices)       # the voice table this config adds (checked here)
+        self.voices = with_voices(config.tts.voices)    # the shipped voices and the config's own
+
+    def check(self, request: Request) -> None:
+        """A UserError now, before any model loads, when the request's voice is not in this converter's
+        table or has no speaker for the configured engine (the language is checked once the transcript
+        names it)."""
+        if request.speaker not in self.voices:
+            raise UserError(f"unknown speaker {request.speaker!r}; choose one of: {', '.join(sorted(self.voices))}")
+        if not request.keep_voice:
+            resolve_engine(request.speaker, self.config.tts.engine, None, self.voices)
 
     def load(self, asr: bool = True) -> None:
         """Load the analysis models not loaded yet (the voices load as they are first used)."""
@@ -113,6 +115,7 @@ class Converter:
 
     def start(self, path: str | Path, request: Request, analysis: Analysis | None = None) -> "_Job":
         """Analyse one input (unless `analysis` is given); the output as chunks still to be made."""
+        self.check(request)
         clock = _Clock(self.say)
         wav, sr = load_audio(path, min_duration=self.config.min_duration_s)
         clock.lap("read")
@@ -174,7 +177,7 @@ class Converter:
                 "asr": {"backend": cfg.asr.backend, "model": cfg.asr.model, "language": cfg.asr.language}
                        if analysis.transcript is not None or request.check else None,
                 "text": {"model": cfg.text.model, "weight": cfg.text.weight} if analysis.text else None,
-                "tts": "render_emotion" if request.keep_voice else _voice(request.speaker, cfg.tts.engine),
+                "tts": "render_emotion" if request.keep_voice else _voice(self.voices[request.speaker], request.speaker, cfg.tts.engine),
                 "renderer": cfg.tts.renderer,
             },
             "check": check,
@@ -199,7 +202,7 @@ class Converter:
             return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.renderer)
                     for w in split_at_pauses(wav, sr, self.config.window_s)), sr
         return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
-                                 language=language, renderer=self.config.tts.renderer)
+                                 language=language, renderer=self.config.tts.renderer, voices=self.voices)
 
     def self_check(self, out_path: Path, target, words) -> dict:
         """Run SER and ASR on the written output, window by window: is `target` recognised, how
@@ -292,8 +295,7 @@ class _Clock:
         return {**self.times, "total": round(time.perf_counter() - self.start, 3)}
 
 
-def _voice(name: str, engine: str | None) -> dict:
-    voice = VOICES[name]
+def _voice(voice: Voice, name: str, engine: str | None) -> dict:
     if engine and engine.lower() != voice.engine:
         return {"voice": name, "engine": engine.lower(), "speaker": voice.engines.get(engine.lower())}
     return {"voice": name, "engine": voice.engine, "speaker": voice.speaker, "model": voice.model}

@@ -6,7 +6,7 @@ checks every key: an unknown key, a wrong type, a missing required key, a number
 `Range` or a missing file is a one-line ConfigError naming the file (or the option that set the
 key) and the key, quoting at most MAX_EXCERPT characters of the value. Files are read as bytes first (`read_text`): too large, or not UTF-8,
 is an error too. Relative paths are resolved against the current folder, then against where the shipped
-configs and checkpoints are (`core.paths.ROOT`: the repository, or the installed package).
+configs and checkpoints are (`core.paths.BASES`: the repository, or the installed package).
 """
 import dataclasses
 import os
@@ -22,7 +22,7 @@ import yaml
 
 from emovc.core.errors import ConfigError
 
-from emovc.core.paths import ROOT
+from emovc.core.paths import BASES
 T = TypeVar("T")
 MAX_CONFIG_BYTES = 1 << 20          # a config is a page of YAML; anything larger is a mistake
 MAX_MANIFEST_BYTES = 64 << 20       # a manifest of a million clips
@@ -54,11 +54,12 @@ class ExistingPath(type(Path())):
 
 
 def resolve_path(value: str | os.PathLike) -> Path:
-    """Relative paths: the current folder first, else where the shipped configs and checkpoints are (core.paths.ROOT)."""
+    """Relative paths: the current folder first, else the project's (`configs/…`, `checkpoints/…` and
+    `emovc/…`, as they sit in a clone; core.paths.BASES)."""
     p = Path(value).expanduser()
     if p.is_absolute() or p.exists():
         return p
-    return ROOT / p if (ROOT / p).exists() else p
+    return next((base / p for base in BASES if (base / p).exists()), p)
 
 
 def load_config(path: str | os.PathLike, schema: type[T], overrides: list[str] | tuple = ()) -> T:

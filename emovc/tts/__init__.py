@@ -7,6 +7,6 @@
 from emovc.tts.engines import ENGINES
 from emovc.tts.render import parse_intensity, render_emotion
 from emovc.tts.speak import resolve_engine, synthesize, synthesize_stream
-from emovc.tts.voices import VOICES, add_voices, voice_names
+from emovc.tts.voices import VOICES, voice_names, with_voices
 
-__all__ = ["synthesize", "synthesize_stream", "resolve_engine", "render_emotion", "VOICES", "ENGINES", "voice_names", "parse_intensity", "add_voices"]
+__all__ = ["synthesize", "synthesize_stream", "resolve_engine", "render_emotion", "VOICES", "ENGINES", "voice_names", "parse_intensity", "with_voices"]

@@ -9,7 +9,7 @@ from emovc.core.labels import EMOTIONS
 
 def main(argv: list[str] | None = None) -> int:
     from emovc.tts.engines import ENGINES
-    from emovc.tts.voices import add_voices, voice_names
+    from emovc.tts.voices import voice_names, with_voices
     parser = ArgumentParser(prog="python -m emovc.tts", description="Speak text with an emotion in one of the voices.")
     parser.add_argument("text", help="what to say (numbers, abbreviations and symbols are read as words)")
     parser.add_argument("-o", "--output", type=path_arg, required=True,
@@ -24,20 +24,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", help=f"use another engine for the voice: {', '.join(ENGINES.names())}")
     parser.add_argument("--language", help="language of the text (ISO 639-1: en, es, fr, it, pt, hi; "
                                            "default: guessed from the text, else en)")
-    parser.add_argument("--voices", type=path_arg, help="extra voice table (YAML, same layout as tts/voices.yaml)")
+    parser.add_argument("--voices", type=path_arg, help="extra voice table (YAML, same layout as emovc/tts/voices.yaml)")
     args = parser.parse_args(argv)
     if args.output.exists():
         raise UserError(f"{args.output} already exists; choose another -o or delete it first")
     from emovc.core.audio import check_writable, output_format, save_audio
     output_format(args.output)                  # the destination is checked before any synthesis
     check_writable(args.output.parent, where="-o")
-    if args.voices:
-        add_voices(args.voices)
+    voices = with_voices(args.voices)
     args.language = _language(args.text, args.language)
     from emovc.tts import synthesize_stream
     chunks, sr = synthesize_stream(args.text, emotion=args.emotion, voice=args.voice,
                                    intensity=args.intensity, engine=args.engine, language=args.language,
-                                   renderer=args.renderer)
+                                   renderer=args.renderer, voices=voices)
     try:
         save_audio(args.output, chunks, sr, where="another -o")
     except FileExistsError:

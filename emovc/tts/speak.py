@@ -1,6 +1,6 @@
 """Text + emotion + voice -> waveform: front end, engine, voice transforms, emotion rendering,
 sentence by sentence."""
-from typing import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from emovc.tts.emotion_model import load as load_emotion_model
 from emovc.tts.engines import load_engine
 from emovc.tts.render import Prosody, check_renderer, parse_intensity, profile, render_emotion, spectral_gain
 from emovc.tts.text import prepare
-from emovc.tts.voices import get_voice
+from emovc.tts.voices import VOICES, Voice, get_voice
 
 SENTENCE_PAUSE = 0.3      # s of silence between sentences at rate 1
 LEVEL = -26.0             # dBFS RMS of the active speech before the emotion's energy change
@@ -19,7 +19,8 @@ LEVEL = -26.0             # dBFS RMS of the active speech before the emotion's e
 
 def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
                intensity: str | float = "normal", engine: str | None = None,
-               language: str = "en", renderer: str = "profile") -> tuple[np.ndarray, int]:
+               language: str = "en", renderer: str = "profile",
+               voices: Mapping[str, Voice] = VOICES) -> tuple[np.ndarray, int]:
     """Speak `text` (in `language`, ISO 639-1) with `emotion` in `voice`; returns (float32 mono
     waveform, sample rate).
 
@@ -27,15 +28,17 @@ def synthesize(text: str, emotion: str = "neutral", voice: str = "youngwoman",
     listed under its `engines` (e.g. emotivoice). Engines with `prosody_inside` (Kokoro) render
     the emotion inside the synthesis: with `renderer` `profile` (default) the emotion's global
     profile; with `contour` the emotion model's frame-by-frame timing and pitch, then its energy and
-    voice quality. The other engines get `render_emotion` with the profile.
+    voice quality. The other engines get `render_emotion` with the profile. `voices`: the voice
+    table `voice` is looked up in (the shipped one, or `with_voices(user_table)`).
     """
-    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine, language, renderer)
+    chunks, sr = synthesize_stream(text, emotion, voice, intensity, engine, language, renderer, voices)
     return np.concatenate(list(chunks)), sr
 
 
 def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwoman",
                       intensity: str | float = "normal", engine: str | None = None,
-                      language: str = "en", renderer: str = "profile") -> tuple[Iterator[np.ndarray], int]:
+                      language: str = "en", renderer: str = "profile",
+                      voices: Mapping[str, Voice] = VOICES) -> tuple[Iterator[np.ndarray], int]:
     """`synthesize`, sentence by sentence: (an iterator of float32 chunks, sample rate).
 
     Names and text are checked and the engine loaded at the call; each sentence is spoken,
@@ -43,9 +46,9 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     does not grow with the text. The iterator raises a UserError at its end if no sentence
     made a sound.
     """
-    emotion, spec, intensity = normalise_emotion(emotion), get_voice(voice), parse_intensity(intensity)
+    emotion, spec, intensity = normalise_emotion(emotion), get_voice(voice, voices), parse_intensity(intensity)
     language = str(language).strip().lower()
-    name, speaker, model = resolve_engine(voice, engine, language)
+    name, speaker, model = resolve_engine(voice, engine, language, voices)
     check_renderer(renderer)
     sentences = prepare(text, language)
     tts = load_engine(name, model)
@@ -98,12 +101,12 @@ def _contour_edit(emotion: str, intensity: float, levels: list[float]):
     return edit
 
 
-def resolve_engine(voice: str, engine: str | None = None,
-                   language: str | None = "en") -> tuple[str, str | int | None, str | None]:
+def resolve_engine(voice: str, engine: str | None = None, language: str | None = "en",
+                   voices: Mapping[str, Voice] = VOICES) -> tuple[str, str | int | None, str | None]:
     """(engine name, speaker, model) that speak `voice` in `language`, `engine` overriding the
     voice's own; a UserError when the voice has no speaker for that language or engine (checked
     before anything loads). `language` None: the language is not known yet, only the engine is checked."""
-    spec = get_voice(voice)
+    spec = get_voice(voice, voices)
     speaker = spec.speaker if language is None else spec.speaker_for(str(language).strip().lower())
     if not engine or engine.lower() == spec.engine:
         return spec.engine, speaker, spec.model

@@ -1,6 +1,8 @@
 """The voice table: voice name -> engine, speaker and the transforms that fit it to the person."""
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from emovc.core.config import load_config
 from emovc.core.errors import ConfigError, UserError
@@ -50,22 +52,20 @@ def load_voices(path: str | Path) -> dict[str, Voice]:
     return {name.lower(): v for name, v in voices.items()}
 
 
-VOICES: dict[str, Voice] = load_voices(VOICES_FILE)
+VOICES: Mapping[str, Voice] = MappingProxyType(load_voices(VOICES_FILE))     # the shipped table, read-only
 
 
-def add_voices(path: str | Path) -> list[str]:
-    """Add (or replace) voices from a user's table; returns their names."""
-    extra = load_voices(path)
-    VOICES.update(extra)
-    return list(extra)
+def with_voices(path: str | Path | None, base: Mapping[str, Voice] = VOICES) -> Mapping[str, Voice]:
+    """`base` plus (or with replaced) the voices of a user's table; `base` itself is not changed."""
+    return MappingProxyType({**base, **load_voices(path)}) if path else base
 
 
-def voice_names() -> list[str]:
-    return sorted(VOICES)
+def voice_names(voices: Mapping[str, Voice] = VOICES) -> list[str]:
+    return sorted(voices)
 
 
-def get_voice(name: str) -> Voice:
+def get_voice(name: str, voices: Mapping[str, Voice] = VOICES) -> Voice:
     try:
-        return VOICES[str(name).strip().lower()]
+        return voices[str(name).strip().lower()]
     except KeyError:
-        raise UserError(f"unknown voice {name!r}; choose one of: {', '.join(voice_names())}") from None
+        raise UserError(f"unknown voice {name!r}; choose one of: {', '.join(voice_names(voices))}") from None

@@ -40,7 +40,6 @@ from emovc.convert.pipeline import Converter, Request
 from emovc.core.audio import SR, resample, save_audio
 from emovc.core.errors import UserError
 from emovc.core.labels import EMOTIONS
-from emovc.tts import voice_names
 from emovc.web.config import AppConfig
 from emovc.web.live import LiveAsr, LiveStream, ModelLocks
 from emovc.web.sessions import Session, Sessions
@@ -103,7 +102,7 @@ class Studio:
 
     def options(self) -> dict:
         config = self.config
-        return {"emotions": list(EMOTIONS), "voices": voice_names(), "intensities": ["normal", "strong"],
+        return {"emotions": list(EMOTIONS), "voices": sorted(self.converter.voices), "intensities": ["normal", "strong"],
                 "formats": list(FORMATS), "max_mb": config.upload.max_mb,
                 "max_duration_s": config.upload.max_duration_s, "update_s": config.live.update_s,
                 "max_chunk_s": config.live.max_chunk_s, "segment_s": config.live.segment_s,
