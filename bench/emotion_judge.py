@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emovc.core.config import ROOT  # noqa: E402
+from emovc.core.paths import ROOT  # noqa: E402
 from emovc.core.labels import EMOTIONS  # noqa: E402
 
 RAVDESS = ROOT.parent / "shared" / "data" / "ravdess"

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emovc.core.audio import load_audio  # noqa: E402
-from emovc.core.config import ROOT  # noqa: E402
+from emovc.core.paths import ROOT  # noqa: E402
 from emovc.ser.config import Experiment, load_experiment  # noqa: E402
 from emovc.ser.data import class_labels, load_dataset  # noqa: E402
 from emovc.ser.evaluate import metrics, splits  # noqa: E402
