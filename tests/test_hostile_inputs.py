@@ -164,7 +164,7 @@ def test_a_killed_writers_temp_file_is_swept_by_the_next_writer_and_a_live_ones_
     """atomic_path's temporary file outlives a SIGKILL; the next writer of that path removes it,
     but never the temporary file of a writer still at work (it holds a lock on it)."""
     target = tmp_path / "x.json"
-    writer = ("import os, signal, sys, time; from pathlib import Path; from core.audio import atomic_path\n"
+    writer = ("import os, signal, sys, time; from pathlib import Path; from emovc.core.audio import atomic_path\n"
               "with atomic_path(Path(sys.argv[1])) as tmp:\n"
               "    tmp.write_text('partial'); print('ready', flush=True)\n"
               "    os.kill(os.getpid(), signal.SIGKILL) if sys.argv[2] == 'die' else time.sleep(60)\n")

@@ -61,6 +61,6 @@ def test_predict_plots_beside_each_other_without_overwriting(ravdess_clip, tmp_p
 
 
 def test_matplotlib_is_not_imported_without_plots():
-    code = "import sys, analysis.plots, analysis.timeline, ser.text; print('matplotlib' in sys.modules)"
+    code = "import sys, emovc.analysis.plots, emovc.analysis.timeline, emovc.ser.text; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
