@@ -21,8 +21,11 @@ no data at all) nothing changes. Methods (bench/adapt_bench.py measures them, do
   model was trained class-balanced: uniform), and each window's probabilities are reweighted by
   them: a one-emotion session is sharpened, not erased.
 """
+from pathlib import Path
+
 import numpy as np
 
+from emovc.core.audio import atomic_path
 from emovc.core.errors import UserError
 
 METHODS = ("standardise", "mean", "anchored", "anchored_soft", "neutral", "prior")
@@ -129,15 +132,12 @@ def class_means(X: list[np.ndarray], y: np.ndarray, corpora: np.ndarray, mean: n
 
 
 def save_class_means(folder, means: np.ndarray) -> None:
-    from pathlib import Path
-    from emovc.core.audio import atomic_path
     with atomic_path(Path(folder) / MEANS, overwrite=True) as tmp, open(tmp, "wb") as f:
         np.savez(f, class_means=means.astype(np.float32))
 
 
 def load_class_means(folder, labels: list[str], dims: int) -> np.ndarray | None:
     """The checkpoint's training emotion means, or None when it has none (`python -m emovc.ser.build_adapt`)."""
-    from pathlib import Path
     path = Path(folder) / MEANS
     if not path.is_file():
         return None
