@@ -24,11 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import ROOT  # noqa: E402
-from ser.config import load_experiment  # noqa: E402
-from ser.data import class_labels  # noqa: E402
-from ser.evaluate import metrics  # noqa: E402
-from ser.experiment import Trainer, augmented, leave_one_corpus_out, loco_corpora, prepare  # noqa: E402
+from emovc.core.paths import ROOT  # noqa: E402
+from emovc.ser.config import load_experiment  # noqa: E402
+from emovc.ser.data import class_labels  # noqa: E402
+from emovc.ser.evaluate import metrics  # noqa: E402
+from emovc.ser.experiment import Trainer, augmented, leave_one_corpus_out, loco_corpora, prepare  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"+ ESD": ["ravdess", "urdu", "turevdb", "baved", "esd"],
