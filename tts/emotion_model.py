@@ -38,6 +38,7 @@ from tts.contours import (
     Contours,
     align,
     analyse,
+    centre_stretch,
     mfcc,
     model_inputs,
     semitones,
@@ -310,9 +311,18 @@ class EmotionModel:
         start, end = speech_span(energy)
         y[:start] = y[start]
         y[end:] = y[end - 1]
-        y[:start, OUTPUTS.index("stretch")] = 0.0
-        y[end:, OUTPUTS.index("stretch")] = 0.0
+        col = OUTPUTS.index("stretch")
+        y[:, col] = centre_stretch(y[:, col], energy, -np.log(profile_rate(emotion, level)))
+        y[:start, col] = 0.0
+        y[end:, col] = 0.0
         return (y * min(intensity / 0.5, 1.0)).astype(np.float32)
+
+
+def profile_rate(emotion: str, level: float) -> float:
+    """The speech-rate ratio real takes of `emotion` have at intensity `level` (tts/profiles.yaml,
+    measured on RAVDESS): the model's timing keeps its shape and takes this overall pace."""
+    from tts.render import profile
+    return profile(emotion, level).rate
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: ProsodyExperiment, log=print) -> EmotionModel:

@@ -106,22 +106,41 @@ def profile(emotion: str, intensity: str | float = "normal") -> Prosody:
                       for f in fields(Prosody)})
 
 
-RENDERERS = ("contour", "profile")
+RENDERERS = ("contour", "exemplar", "profile")
+VOCODERS = ("psola", "world")
 
 
 def check_renderer(renderer: str) -> str:
     if renderer not in RENDERERS:
-        raise UserError(f"unknown renderer {renderer!r}; use contour (the learned emotion model) or profile")
+        raise UserError(f"unknown renderer {renderer!r}; use exemplar (real contours of the nearest training takes), "
+                        "contour (the learned emotion model) or profile")
     return renderer
 
 
+def check_vocoder(vocoder: str) -> str:
+    if vocoder not in VOCODERS:
+        raise UserError(f"unknown vocoder {vocoder!r}; use world or psola")
+    return vocoder
+
+
+def edit_source(renderer: str, folder=None):
+    """What gives the frame-by-frame change: the exemplar bank or the emotion model (`folder`, default
+    the shipped one of that renderer)."""
+    from tts import exemplar
+    if renderer == "exemplar" or (folder and exemplar.is_bank(folder)):
+        return exemplar.load(folder or exemplar.BANK)
+    return load_emotion_model(folder or CHECKPOINT)
+
+
 def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
-                   change_rate: bool = True, renderer: str = "profile", emotion_model=None) -> np.ndarray:
+                   change_rate: bool = True, renderer: str = "profile", emotion_model=None,
+                   vocoder: str = "world") -> np.ndarray:
     """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate, same voice.
 
-    `renderer`: `profile` (the emotion's global profile, the default) or `contour` (the emotion model
-    learned from real takes, frame by frame; `emotion_model` names its checkpoint folder, default the
-    shipped one; docs/tts.md says why it is not the default yet).
+    `renderer`: `profile` (the emotion's global profile, the default), `contour` (the emotion model
+    learned from real takes, frame by frame) or `exemplar` (the real contours of the nearest training
+    takes); `emotion_model` names the model or bank folder, default the shipped one; `vocoder` (world or
+    psola + filter) applies the frame-by-frame change. docs/tts.md has the figures behind the default.
     `change_rate=False` leaves the timing alone (for engines that already set it).
     """
     emotion, level = normalise_emotion(emotion), parse_intensity(intensity)
@@ -130,8 +149,9 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
         raise AudioError("render_emotion needs a finite mono waveform (1-D); average the channels first")
     if len(wav) < MIN_DURATION * sr:
         return wav                                         # too short to carry prosody
-    if check_renderer(renderer) == "contour":
-        return render_contours(wav, sr, emotion, level, change_rate, emotion_model)
+    if check_renderer(renderer) != "profile":
+        return render_contours(wav, sr, emotion, level, change_rate, edit_source(renderer, emotion_model),
+                               check_vocoder(vocoder))
     p = profile(emotion, intensity)
     if not change_rate:
         p = Prosody(**{**asdict(p), "rate": 1.0})
@@ -145,14 +165,18 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
     return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
 
 
-def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float,
-                    change_rate: bool = True, emotion_model=None) -> np.ndarray:
-    """The emotion model's frame-by-frame change applied to a recording: pitch contour and local
-    timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
+def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float, change_rate: bool,
+                    source, vocoder: str = "world") -> np.ndarray:
+    """`source`'s frame-by-frame change (the emotion model or the exemplar bank) applied to a recording:
+    with `world`, every change on WORLD's parameters (tts/world.py); with `psola`, pitch contour and
+    local timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
     contours = analyse(wav, sr)
-    edit = load_emotion_model(emotion_model or CHECKPOINT).edit(contours.f0, contours.energy, emotion, intensity)
+    edit = source.edit(contours.f0, contours.energy, emotion, intensity)
     if not edit.any():
         return wav
+    if vocoder == "world":
+        from tts import world
+        return world.render(wav, sr, contours.f0, edit, change_rate)
     stretch = np.exp(edit[:, OUTPUTS.index("stretch")]) if change_rate else np.ones(len(edit))
     out = _psola_contours(wav, sr, contours.f0, edit[:, OUTPUTS.index("pitch")], stretch)
     times = np.concatenate([[0.0], np.cumsum(stretch[:-1])]) * HOP
