@@ -75,7 +75,7 @@ def held_out_scores(methods: dict, test_pairs, log=print) -> dict:
                      "duration_error": float(np.sqrt(np.mean((np.array(duration) - np.array(cols["ratio"])) ** 2)))}
         if log:
             r = out[name]
-            log(f"{name:>14}: " + " ".join(f"{o} {r['rmse'][o]:.3f}" for o in OUTPUTS[:3])
+            log(f"{name:>16}: " + " ".join(f"{o} {r['rmse'][o]:.3f}" for o in OUTPUTS[:3])
                 + f" bands {np.mean([r['rmse'][o] for o in OUTPUTS[3:]]):.3f} r {r['pitch_contour_r']:.3f} "
                 f"spread {r['spread_error']['pitch_std']:.2f}/{r['spread_error']['energy_std']:.2f} "
                 f"duration {r['duration_error']:.3f}")
@@ -87,8 +87,9 @@ def methods_for(rec, cfg: BankExperiment, model: Path | None, level: bool = True
     other corpora moved to RAVDESS's levels (`relevel`), as shipped; ESD's own sentences are scored
     against ESD's own levels."""
     rec = relevel(rec) if level else rec
-    bank = ExemplarBank(bank_arrays(rec, cfg.k))
-    methods = {f"bank k={k}": (lambda k: lambda f0, en, e, i: bank.edit(f0, en, e, i, k))(k) for k in cfg.eval.k}
+    bank = ExemplarBank(bank_arrays(rec, cfg.k, cfg.means))
+    methods = {f"bank k={k}{' pool' if pool else ''}": (lambda k, pool: lambda f0, en, e, i: bank.edit(f0, en, e, i, k, pool))(k, pool)
+               for pool in (False, True) for k in cfg.eval.k}
     if model and model.is_dir():
         from tts.emotion_model import load
         methods["model (MLP)"] = load(model).edit
@@ -118,8 +119,8 @@ def build(cfg: BankExperiment, log=print) -> dict:
         test_pairs = [p for p in pair_list if p[0]["corpus"] == "esd" and norm(p[0]) in texts]
         metrics["held_out_sentences"] = held_out_scores(methods_for(select(rec, train), cfg, None, level=False), test_pairs, log)
     metrics["build_seconds"] = round(time.time() - started, 1)
-    save(bank_arrays(relevel(rec), cfg.k), Path(cfg.output.checkpoint),
-         {"name": cfg.name, "k": cfg.k, "corpora": sorted(set(rec["corpus"])),
+    save(bank_arrays(relevel(rec), cfg.k, cfg.means), Path(cfg.output.checkpoint),
+         {"name": cfg.name, "k": cfg.k, "means": cfg.means, "corpora": sorted(set(rec["corpus"])),
           "speakers": sorted(set(rec["speaker"])), "metrics": metrics})
     out = Path(cfg.output.results) / cfg.name
     out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from tts.contours import HOP, OUTPUTS, centre_stretch, semitones, speech_span
 BANK = ROOT / "checkpoints" / "prosody_bank"
 GRID = 48                      # relative-time points a pair's contours are kept on
 KEY = ("pitch", "voicing", "level")
-ARRAYS = {"key": 3, "residual": 3, "emotion": 1, "strong": 1, "duration": 1, "ratio": 1, "k": 1}   # name: ndim
+ARRAYS = {"key": 3, "residual": 3, "emotion": 1, "strong": 1, "duration": 1, "ratio": 1, "k": 1, "pool": 1}   # name: ndim
 
 
 @dataclass
@@ -55,6 +55,9 @@ class BankExperiment:
     name: str
     data: BankData
     k: Annotated[int, Range(1, 64)] = 3
+    # the utterance's mean change and pace: `pool`, the mean over every pair of the emotion and intensity
+    # (the exemplars give only the shape around it), or `exemplar`, the k exemplars' own
+    means: Literal["pool", "exemplar"] = "pool"
     eval: BankEval = field(default_factory=BankEval)
     output: BankOutput = field(default_factory=BankOutput)
 
@@ -94,14 +97,16 @@ def filled(y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 # ---- building --------------------------------------------------------------------------------------
 
-def records(pair_list, log=print) -> dict[str, np.ndarray]:
-    """The bank's arrays for `pair_list` (neutral row, emotional row), from the cached analysis and
-    the DTW alignment tts.emotion_model uses; pairs too short to align are skipped."""
+def records(pair_list, log=print, cache: bool = True) -> dict[str, np.ndarray]:
+    """The bank's arrays for `pair_list` (neutral row, emotional row), from the analysis (`cache`: of
+    whole corpora, cached; False: just these files) and the DTW alignment tts.emotion_model uses;
+    pairs too short to align are skipped."""
     from tqdm import tqdm
 
     from tts.contours import align, targets
-    from tts.emotion_model import TARGET_EMOTIONS, _cached_analysis, _trim
-    analysis = _cached_analysis(sorted({r["path"] for p in pair_list for r in p}))
+    from tts.emotion_model import TARGET_EMOTIONS, _analysis, _cached_analysis, _trim
+    paths = sorted({r["path"] for p in pair_list for r in p})
+    analysis = _cached_analysis(paths) if cache else {p: _analysis(p) for p in paths}
     out = {k: [] for k in ("key", "residual", "emotion", "strong", "duration", "ratio", "corpus", "speaker", "text")}
     for n, e in tqdm(pair_list, desc="aligning pairs", mininterval=10):
         (cn, mn), (ce, me) = analysis[n["path"]], analysis[e["path"]]
@@ -141,12 +146,12 @@ def relevel(rec: dict[str, np.ndarray], reference: str = "ravdess") -> dict[str,
     return {**rec, "residual": res}
 
 
-def bank_arrays(rec: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+def bank_arrays(rec: dict[str, np.ndarray], k: int, means: str = "pool") -> dict[str, np.ndarray]:
     """The plain float arrays saved as bank.npz (float16 contours, a few MB)."""
     return {"key": rec["key"].astype(np.float16), "residual": rec["residual"].astype(np.float16),
             "emotion": rec["emotion"].astype(np.float32), "strong": rec["strong"].astype(np.float32),
             "duration": rec["duration"].astype(np.float32), "ratio": rec["ratio"].astype(np.float32),
-            "k": np.array([k], np.float32)}
+            "k": np.array([k], np.float32), "pool": np.array([means == "pool"], np.float32)}
 
 
 # ---- using it ------------------------------------------------------------------------------------------
@@ -162,25 +167,33 @@ class ExemplarBank:
         self.log_duration = np.log(np.maximum(arrays["duration"], 0.05))
         self.ratio = arrays["ratio"].astype(np.float32)
         self.k = int(arrays["k"][0])
+        self.pool = bool(arrays["pool"][0] > 0.5)
+
+    def pool_rows(self, emotion: int, strong: bool) -> np.ndarray:
+        """The pairs of this emotion and intensity (of either intensity when the emotion has only one)."""
+        rows = np.flatnonzero((self.emotion == emotion) & (self.strong == strong))
+        return rows if len(rows) else np.flatnonzero(self.emotion == emotion)
 
     def nearest(self, grid_key: np.ndarray, duration: float, emotion: int, strong: bool, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(indices, [k, GRID] warps) of the `k` pairs of this emotion and intensity whose neutral
         contours are nearest to the key by DTW (pitch per 3 st, voicing, level per 10 dB), plus the
         squared log ratio of the lengths; warp[i] is the exemplar's grid point matched to point i."""
-        pool = np.flatnonzero((self.emotion == emotion) & (self.strong == strong))
-        if not len(pool):
-            pool = np.flatnonzero(self.emotion == emotion)
-        scale = np.array([1 / 3, 1.0, 1.0], np.float32)
-        local = (((grid_key[None, :, None] - self.key[pool][:, None]) * scale) ** 2).sum(-1)   # [pool, i, j]
+        pool = self.pool_rows(emotion, strong)
+        keys = self.key[pool]
+        local = sum(((grid_key[None, :, None, f] - keys[:, None, :, f]) * w) ** 2       # [pool, i, j]
+                    for f, w in enumerate((1 / 3, 1.0, 1.0)))
         total, steps = dtw(local)
         d = total / (2 * GRID) + (self.log_duration[pool] - np.log(max(duration, 0.05))) ** 2
         order = np.argsort(d, kind="stable")[:k]
         return pool[order], np.stack([warp(steps[c]) for c in order])
 
-    def edit(self, f0: np.ndarray, energy: np.ndarray, emotion: str, intensity: float, k: int | None = None) -> np.ndarray:
+    def edit(self, f0: np.ndarray, energy: np.ndarray, emotion: str, intensity: float, k: int | None = None,
+             pool: bool | None = None) -> np.ndarray:
         """[frames, OUTPUTS] changes for an utterance with these 10-ms contours, as EmotionModel.edit:
         zeros for neutral or intensity 0, scaled down below 'normal' (0.5); from 0.75 up the strong
-        takes. Outside the speech the timing is left alone and the other changes hold their edge values."""
+        takes. With `pool` (default: the bank's setting) the mean change and the pace are the mean over
+        all pairs of the emotion and intensity, the nearest exemplars giving the shape around it.
+        Outside the speech the timing is left alone and the other changes hold their edge values."""
         from tts.emotion_model import TARGET_EMOTIONS
         n = len(f0)
         out = np.zeros((n, len(OUTPUTS)), np.float32)
@@ -189,6 +202,11 @@ class ExemplarBank:
         grid_key, duration = key(f0, energy)
         chosen, warps = self.nearest(grid_key, duration, TARGET_EMOTIONS.index(emotion), intensity >= 0.75, k or self.k)
         change = np.mean([self.residual[c][w] for c, w in zip(chosen, warps)], axis=0)
+        ratio = float(self.ratio[chosen].mean())
+        if self.pool if pool is None else pool:
+            rows = self.pool_rows(TARGET_EMOTIONS.index(emotion), intensity >= 0.75)
+            change += self.residual[rows].mean(axis=(0, 1)) - change.mean(axis=0)
+            ratio = float(self.ratio[rows].mean())
         start, end = speech_span(energy)
         frames = np.arange(start, end)
         points = np.linspace(start, end - 1, GRID)
@@ -196,24 +214,26 @@ class ExemplarBank:
         out[:start] = out[start]
         out[end:] = out[end - 1]
         col = OUTPUTS.index("stretch")
-        out[:, col] = centre_stretch(out[:, col], energy, float(self.ratio[chosen].mean()))
+        out[:, col] = centre_stretch(out[:, col], energy, ratio)
         out[:start, col] = 0.0
         out[end:, col] = 0.0
         return out * min(intensity / 0.5, 1.0)
 
 
 def dtw(local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched DTW over [batch, n, n] local costs with steps (1,0), (0,1), (1,1): each path's total
-    cost at (n-1, n-1) and the step taken into every cell (0 diagonal, 1 from i-1, 2 from j-1)."""
+    """Batched DTW over [batch, n, m] local costs with steps (1,0), (0,1), (1,1), one anti-diagonal at
+    a time: each path's total cost at (n-1, m-1) and the step taken into every cell (0 diagonal,
+    1 from i-1, 2 from j-1)."""
     b, n, m = local.shape
     acc = np.full((b, n + 1, m + 1), np.inf, np.float32)
     acc[:, 0, 0] = 0.0
     steps = np.zeros((b, n, m), np.int8)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            options = np.stack([acc[:, i - 1, j - 1], acc[:, i - 1, j], acc[:, i, j - 1]])
-            steps[:, i - 1, j - 1] = options.argmin(0)
-            acc[:, i, j] = local[:, i - 1, j - 1] + options.min(0)
+    for d in range(2, n + m + 1):
+        i = np.arange(max(1, d - m), min(n, d - 1) + 1)
+        j = d - i
+        options = np.stack([acc[:, i - 1, j - 1], acc[:, i - 1, j], acc[:, i, j - 1]])
+        steps[:, i - 1, j - 1] = options.argmin(0)
+        acc[:, i, j] = local[:, i - 1, j - 1] + options.min(0)
     return acc[:, n, m], steps
 
 

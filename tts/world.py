@@ -13,10 +13,19 @@ from tts.contours import BAND_EDGES, HOP, OUTPUTS, VOICED_HZ
 PERIOD_MS = 5.0
 
 
+def _pyworld():
+    """pyworld, without the deprecation warning its import of pkg_resources prints."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        import pyworld
+    return pyworld
+
+
 def analyse(x: np.ndarray, sr: int, f0: np.ndarray):
     """WORLD's (F0, spectral envelope, aperiodicity, frame times) of `x`, F0 seeded by the 10-ms
     Praat F0 (its voicing kept) and refined by StoneMask."""
-    import pyworld
+    pyworld = _pyworld()
     times = np.arange(int(len(x) / sr * 1000 / PERIOD_MS) + 1) * PERIOD_MS / 1000
     seed = f0[np.clip(np.round(times / HOP).astype(int), 0, len(f0) - 1)]
     seed = np.where(seed > VOICED_HZ, seed, 0.0).astype(np.float64)
@@ -34,7 +43,7 @@ def band_gain(freqs: np.ndarray, bands: np.ndarray) -> np.ndarray:
 
 def render(wav: np.ndarray, sr: int, f0: np.ndarray, edit: np.ndarray, change_rate: bool = True) -> np.ndarray:
     """`wav` with `edit` (per 10-ms frame of `f0`) applied through WORLD; float32, same rate."""
-    import pyworld
+    pyworld = _pyworld()
     x = np.asarray(wav, np.float64)
     f0_w, sp, ap, times = analyse(x, sr, f0)
     frames = times / HOP
