@@ -27,8 +27,8 @@ def neutral_take(shared_data):
 @pytest.fixture(scope="module")
 def held_out_pairs(shared_data):
     """Actors 21-24's real pairs (normal intensity; angry, happy and sad against the first neutral
-    repetition of each sentence): their bank records (what
-    their own takes did) and their neutral takes' contours."""
+    repetition of each sentence): their bank records (what their own takes did) and their neutral
+    takes' contours."""
     from tts.emotion_model import pairs
     held = [p for p in pairs([shared_data / "ravdess"]) if p[0]["speaker"] in HELD_OUT_ACTORS
             and p[1]["emotion"] in ("angry", "happy", "sad") and p[1]["intensity"] == "normal"

@@ -131,19 +131,18 @@ def records(pair_list, log=print, cache: bool = True) -> dict[str, np.ndarray]:
 
 
 def relevel(rec: dict[str, np.ndarray], reference: str = "ravdess") -> dict[str, np.ndarray]:
-    """Residuals of the other corpora moved, per emotion, by the difference of their mean change from
-    the `reference` corpus's normal-intensity mean: ESD's text variety with RAVDESS's levels (ESD's sad
-    takes are louder than its neutral ones, RAVDESS's quieter)."""
-    res = rec["residual"].copy()
+    """Residuals and pace of the other corpora moved, per emotion, by the difference of their mean from
+    the `reference` corpus's normal-intensity mean: ESD's text variety with RAVDESS's levels and pace
+    (ESD's sad takes are louder than its neutral ones, RAVDESS's quieter)."""
+    res, ratio = rec["residual"].copy(), rec["ratio"].copy()
     for e in np.unique(rec["emotion"]):
         ref = (rec["emotion"] == e) & (rec["corpus"] == reference) & ~rec["strong"]
         for corpus in set(rec["corpus"]) - {reference}:
             rows = (rec["emotion"] == e) & (rec["corpus"] == corpus)
             if ref.any() and rows.any():
-                shift = res[ref].mean(axis=(0, 1)) - res[rows].mean(axis=(0, 1))
-                shift[OUTPUTS.index("stretch")] = 0.0          # timing: each corpus's own pace
-                res[rows] += shift
-    return {**rec, "residual": res}
+                res[rows] += res[ref].mean(axis=(0, 1)) - res[rows].mean(axis=(0, 1))
+                ratio[rows] += ratio[ref].mean() - ratio[rows].mean()
+    return {**rec, "residual": res, "ratio": ratio}
 
 
 def bank_arrays(rec: dict[str, np.ndarray], k: int, means: str = "pool") -> dict[str, np.ndarray]:
