@@ -20,8 +20,8 @@ the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the sam
 the ratio. Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
 input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
 `--renderer` profile (default: the global profiles), contour (the emotion model) or exemplar (the
-exemplar bank); keep-voice uses the model or bank built without actors 21-24, with `--vocoder` world
-(default) or psola.
+exemplar bank); keep-voice uses the model or bank built without actors 21-24, with `--vocoder` psola
+(default) or world.
 The project's SER is scored per file with the shipped model and per voice with the per-speaker
 model (configs/speaker_norm.yaml); `--ser off` skips it. Set OMP/ORT threads to 2 at most.
 """
@@ -75,7 +75,7 @@ def candidates(folder: Path | None = None) -> dict:
     return {"piper_joe": Voice(engine="piper"), **found}
 
 
-def keep_voice_all(n: int, emotions, intensity, renderer: str, vocoder: str = "world", folder: Path | None = None):
+def keep_voice_all(n: int, emotions, intensity, renderer: str, vocoder: str = "psola", folder: Path | None = None):
     """`tts.render_emotion` with `renderer` and `vocoder` on `n` RAVDESS neutral clips of actors 21-24
     (the 'voice' is the actor); the contour and exemplar renderers use the emotion model or bank built
     without those actors (HELD_OUT, or `folder`). Each clip keeps its 'input' waveform."""
@@ -231,8 +231,8 @@ def main() -> None:
     parser.add_argument("--renderer", default="profile", choices=RENDERERS,
                         help="exemplar: the real contours of the nearest training takes; contour: the emotion "
                              "model (keep-voice: both built without actors 21-24); profile: the global profiles")
-    parser.add_argument("--vocoder", default="world", choices=["world", "psola"],
-                        help="keep-voice with exemplar or contour: WORLD resynthesis, or PSOLA + filter")
+    parser.add_argument("--vocoder", default="psola", choices=["psola", "world"],
+                        help="keep-voice with exemplar or contour: PSOLA + filter (default), or WORLD resynthesis")
     parser.add_argument("--emotion-model", type=Path, help="keep-voice: this model or bank folder instead")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")
     parser.add_argument("--judge", default="on", choices=["on", "off"], help="the independent judge")

@@ -134,13 +134,13 @@ def edit_source(renderer: str, folder=None):
 
 def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
                    change_rate: bool = True, renderer: str = "profile", emotion_model=None,
-                   vocoder: str = "world") -> np.ndarray:
+                   vocoder: str = "psola") -> np.ndarray:
     """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate, same voice.
 
     `renderer`: `profile` (the emotion's global profile, the default), `contour` (the emotion model
     learned from real takes, frame by frame) or `exemplar` (the real contours of the nearest training
-    takes); `emotion_model` names the model or bank folder, default the shipped one; `vocoder` (world or
-    psola + filter) applies the frame-by-frame change. docs/tts.md has the figures behind the default.
+    takes); `emotion_model` names the model or bank folder, default the shipped one; `vocoder` (psola +
+    filter, or world) applies the frame-by-frame change. docs/tts.md has the figures behind the defaults.
     `change_rate=False` leaves the timing alone (for engines that already set it).
     """
     emotion, level = normalise_emotion(emotion), parse_intensity(intensity)
@@ -166,7 +166,7 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
 
 
 def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float, change_rate: bool,
-                    source, vocoder: str = "world") -> np.ndarray:
+                    source, vocoder: str = "psola") -> np.ndarray:
     """`source`'s frame-by-frame change (the emotion model or the exemplar bank) applied to a recording:
     with `world`, every change on WORLD's parameters (tts/world.py); with `psola`, pitch contour and
     local timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
