@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from core.cli import ArgumentParser, add_config_options, run
-from core.config import load_config
+from core.config import ROOT, load_config
 from core.errors import UserError
 from tts.contours import OUTPUTS, model_inputs, speech_span
 from tts.exemplar import BankExperiment, ExemplarBank, bank_arrays, records, relevel, save
 from tts.train_emotion import contour_correlation, scores, utterance_spread
 
-HELD_OUT_MODEL = Path("checkpoints/prosody_heldout")
+HELD_OUT_MODEL = ROOT / "checkpoints" / "prosody_heldout"    # the emotion model without RAVDESS actors 21-24
 
 
 def select(rec: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -13,9 +13,11 @@ Pitch, range and rate are applied by PSOLA (Praat); energy and tilt by one zero-
 breathiness by mixing in noise shaped like the speech itself. No vocoder resynthesis, so the
 voice keeps its quality. `render_emotion` works on any speaker, language and sample rate.
 
-That is the `profile` renderer, the default. The other, `contour`, moves the utterance frame by frame with
-the emotion model learned from real parallel takes (tts/emotion_model.py): its pitch contour and
-local timing by PSOLA, its energy contour and voice quality (band shape) by a time-varying filter.
+That is the `profile` renderer, the default. The others move the utterance frame by frame: `contour`
+with the emotion model learned from real parallel takes (tts/emotion_model.py), `exemplar` with the
+real contours of the nearest training takes (tts/exemplar.py); the `psola` vocoder applies the pitch
+contour and local timing by PSOLA and the energy contour and voice quality (band shape) by a
+time-varying filter, `world` all of them by WORLD resynthesis (tts/world.py).
 """
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
