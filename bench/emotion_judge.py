@@ -163,7 +163,7 @@ def repetition(row: dict) -> str:
 
 def corpus_intensity(intensity: str | float) -> str:
     """The RAVDESS level nearest a run's intensity: 'normal' (0.5) or 'strong' (1.0)."""
-    from emovc.tts.render import parse_intensity
+    from emovc.tts.profiles import parse_intensity
     return "strong" if parse_intensity(intensity) >= 0.75 else "normal"
 
 

@@ -14,7 +14,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emovc.tts.engines import load_engine  # noqa: E402
-from emovc.tts.render import Prosody, measure  # noqa: E402
+from emovc.tts.profiles import Prosody  # noqa: E402
+from emovc.tts.render import measure  # noqa: E402
 
 TEXT = "Glue the sheet to the dark blue background."
 KEYS = ("f0_median", "f0_range", "energy", "tilt", "hnr")

@@ -19,8 +19,9 @@ held-out speakers selected like the run (bench/emotion_judge.py: `synthesis_ceil
 the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the same sentences), and
 the ratio. Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
 input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
-`--renderer` profile (default: the global profiles) or contour (the emotion model; keep-voice uses
-the one trained without actors 21-24).
+`--renderer` profile (default: the global profiles), contour (the emotion model) or exemplar (the
+exemplar bank); keep-voice uses the model or bank built without actors 21-24, with `--vocoder` psola
+(default) or world.
 The project's SER is scored per file with the shipped model and per voice with the per-speaker
 model (configs/speaker_norm.yaml); `--ser off` skips it. Set OMP/ORT threads to 2 at most.
 """
@@ -56,8 +57,9 @@ SENTENCES = [
     "Dr. Jones paid $12 for 2 tickets.",
 ]
 
-RENDERERS = ("contour", "profile")
-HELD_OUT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_heldout"
+RENDERERS = ("contour", "exemplar", "profile")
+HELD_OUT = {"contour": Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_heldout",
+            "exemplar": Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_bank_heldout"}
 
 
 def candidates(folder: Path | None = None) -> dict:
@@ -73,10 +75,10 @@ def candidates(folder: Path | None = None) -> dict:
     return {"piper_joe": Voice(engine="piper"), **found}
 
 
-def keep_voice_all(n: int, emotions, intensity, renderer: str):
-    """`tts.render_emotion` with `renderer` on `n` RAVDESS neutral clips of actors 21-24 (the 'voice'
-    is the actor); the contour renderer uses the emotion model trained without those actors
-    (checkpoints/prosody_heldout). Each clip keeps its 'input' waveform."""
+def keep_voice_all(n: int, emotions, intensity, renderer: str, vocoder: str = "psola", folder: Path | None = None):
+    """`tts.render_emotion` with `renderer` and `vocoder` on `n` RAVDESS neutral clips of actors 21-24
+    (the 'voice' is the actor); the contour and exemplar renderers use the emotion model or bank built
+    without those actors (HELD_OUT, or `folder`). Each clip keeps its 'input' waveform."""
     from bench.emotion_judge import RAVDESS, keep_voice_sources, ravdess_rows
     from emovc.core.audio import load_audio
     from emovc.tts import render_emotion
@@ -85,7 +87,8 @@ def keep_voice_all(n: int, emotions, intensity, renderer: str):
         wav, sr = load_audio(RAVDESS / r["path"])
         for e in emotions:
             start, cpu = time.perf_counter(), time.process_time()
-            out = render_emotion(wav, sr, e, intensity, renderer=renderer, emotion_model=HELD_OUT_MODEL)
+            out = render_emotion(wav, sr, e, intensity, renderer=renderer, vocoder=vocoder,
+                                 emotion_model=folder or HELD_OUT.get(renderer))
             clips.append({"voice": r["speaker"], "emotion": e, "text": r["text"], "wav": out, "sr": sr,
                           "seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
                           "source": r["path"], "input": wav})
@@ -226,8 +229,11 @@ def main() -> None:
     parser.add_argument("--emotions", nargs="+", default=list(EMOTIONS))
     parser.add_argument("--intensity", default="normal")
     parser.add_argument("--renderer", default="profile", choices=RENDERERS,
-                        help="contour: the emotion model (keep-voice: the one trained without actors 21-24); "
-                             "profile: the global profiles")
+                        help="exemplar: the real contours of the nearest training takes; contour: the emotion "
+                             "model (keep-voice: both built without actors 21-24); profile: the global profiles")
+    parser.add_argument("--vocoder", default="psola", choices=["psola", "world"],
+                        help="keep-voice with exemplar or contour: PSOLA + filter (default), or WORLD resynthesis")
+    parser.add_argument("--emotion-model", type=Path, help="keep-voice: this model or bank folder instead")
     parser.add_argument("--asr-model", default="base", help="Whisper model for the round-trip WER")
     parser.add_argument("--judge", default="on", choices=["on", "off"], help="the independent judge")
     parser.add_argument("--ser", default="configs/multicorpus.yaml",
@@ -246,7 +252,8 @@ def main() -> None:
     if sentences:
         runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, args.renderer, table)))
     if args.keep_voice:
-        runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity, args.renderer)))
+        runs.append(("keep-voice", keep_voice_all(args.keep_voice, args.emotions, args.intensity, args.renderer,
+                                                  args.vocoder, args.emotion_model)))
     for name, clips in runs:
         report(name, clips, args)
     if args.json:
@@ -268,7 +275,8 @@ def report(name: str, clips: list[dict], args) -> None:
     skipped = "--ser off" if args.ser == "off" else score_ser(clips, args.ser, args.ser_per_voice)
     voices = list(dict.fromkeys(c["voice"] for c in clips))
     print(f"\n=== {name}: {len(set(c['text'] for c in clips))} sentences x {len(voices)} voices x "
-          f"{len(args.emotions)} emotions ({len(clips)} files), intensity {args.intensity}, renderer {args.renderer}")
+          f"{len(args.emotions)} emotions ({len(clips)} files), intensity {args.intensity}, renderer {args.renderer}"
+          + (f", vocoder {args.vocoder}" if keep_voice and args.renderer != "profile" else ""))
     judged = args.judge == "on"
     print("RTF: wall-clock seconds per second of audio; CPU: process CPU seconds per second of audio, all threads")
     print(f"{'voice':>13} {'RTF':>6} {'CPU':>6} {'F0 Hz':>6} {'WER %':>6}" + (" judge/voice judge/file" if judged else ""))

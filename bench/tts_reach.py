@@ -33,7 +33,7 @@ def achieved(clips) -> dict[tuple[str, str, str], dict[str, float]]:
 
 def table(changes, intensity="normal", emotions=EMOTIONS, by_voice=False) -> str:
     """Profile value / achieved median per emotion (and per voice), one column per measure."""
-    from emovc.tts.render import profile
+    from emovc.tts.profiles import profile
     groups = defaultdict(list)
     for (v, e, _), c in changes.items():
         groups[(e, v if by_voice else "all")].append(c)

@@ -71,8 +71,9 @@ def _f0_median(wav, sr):
 
 @pytest.mark.parametrize("emotion", ["sad", "happy"])
 def test_keep_voice_moves_pitch_and_duration_as_the_profile_says_and_keeps_the_words(
-        converter, neutral_clip, tmp_path, emotion):
-    from emovc.tts.render import profile
+        converter, neutral_clip, tmp_path, emotion, monkeypatch):
+    from emovc.tts.profiles import profile
+    monkeypatch.setattr(converter.config.tts, "keep_voice_renderer", "profile")
     report = converter.convert(neutral_clip, Request(emotion, "SmallGirl", keep_voice=True), tmp_path)
     before, sr = load_audio(neutral_clip)
     after, out_sr = sf.read(report["output"], dtype="float32")
@@ -85,6 +86,16 @@ def test_keep_voice_moves_pitch_and_duration_as_the_profile_says_and_keeps_the_w
     stretch = len(after) / len(before)
     assert np.sign(stretch - 1) == np.sign(1 / wanted.rate - 1)
     assert report["check"]["wer"] <= 0.2     # ASR of the output against the input's transcript
+
+
+def test_keep_voice_uses_the_exemplar_bank_by_default_and_keeps_the_words(converter, neutral_clip, tmp_path):
+    report = converter.convert(neutral_clip, Request("happy", "youngwoman", keep_voice=True), tmp_path)
+    before, sr = load_audio(neutral_clip)
+    after, _ = sf.read(report["output"], dtype="float32")
+    assert report["models"]["renderer"] == "exemplar"
+    assert _f0_median(after, sr) > _f0_median(before, sr) * 2 ** (1 / 12)      # happy: up by more than 1 st
+    assert 0.8 < len(after) / len(before) < 1.4
+    assert report["check"]["wer"] <= 0.2
 
 
 def test_same_emotion_and_given_text(converter, ravdess_clip, tmp_path):

@@ -6,7 +6,8 @@ import pytest
 from emovc.core.errors import UserError
 from emovc.tts.engines import load_engine
 from emovc.tts.kokoro_graph import editable_graph, phoneme_class, prosody_inputs
-from emovc.tts.render import Prosody, measure
+from emovc.tts.profiles import Prosody
+from emovc.tts.render import measure
 
 TEXT = "The birch canoe slid on the smooth planks."
 
@@ -66,7 +67,7 @@ def test_energy_offset_moves_the_energy_contour(engine):
 
 def test_synthesize_puts_the_emotions_profile_on_the_contours(engine):
     from emovc.tts import synthesize
-    from emovc.tts.render import profile
+    from emovc.tts.profiles import profile
     synthesize(TEXT, emotion="neutral", voice="youngwoman", renderer="profile")
     neutral = engine.last_contours[0]
     synthesize(TEXT, emotion="angry", voice="youngwoman", renderer="profile")

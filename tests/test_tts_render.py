@@ -7,7 +7,8 @@ from emovc.core.audio import load_audio, resample
 from emovc.core.errors import ConfigError, UserError
 from emovc.core.labels import EMOTIONS
 from emovc.tts import parse_intensity, render_emotion
-from emovc.tts.render import PROFILES, Prosody, load_profiles, measure, profile
+from emovc.tts.profiles import PROFILES, Prosody, load_profiles, profile
+from emovc.tts.render import measure
 
 
 @pytest.fixture(scope="module")

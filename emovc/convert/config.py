@@ -12,7 +12,8 @@ class TtsConfig:
     intensity: str | float = "normal"   # normal, strong, or 0..1 (see tts.parse_intensity)
     engine: str | None = None           # None: each voice's own engine (see tts/voices.yaml)
     voices: ExistingPath | None = None  # an extra voice table, same layout as tts/voices.yaml
-    renderer: Literal["profile", "contour"] = "profile"   # the global profiles, or the learned emotion model
+    renderer: Literal["profile", "contour", "exemplar"] = "profile"   # synthesis: global profiles, emotion model, or exemplar bank
+    keep_voice_renderer: Literal["profile", "contour", "exemplar"] = "exemplar"   # --keep-voice (docs/tts.md, Benchmark)
 
 
 @dataclass

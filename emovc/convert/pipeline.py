@@ -178,7 +178,7 @@ class Converter:
                        if analysis.transcript is not None or request.check else None,
                 "text": {"model": cfg.text.model, "weight": cfg.text.weight} if analysis.text else None,
                 "tts": "render_emotion" if request.keep_voice else _voice(self.voices[request.speaker], request.speaker, cfg.tts.engine),
-                "renderer": cfg.tts.renderer,
+                "renderer": cfg.tts.keep_voice_renderer if request.keep_voice else cfg.tts.renderer,
             },
             "check": check,
             "notes": _notes(request, analysis.emotion),
@@ -199,7 +199,7 @@ class Converter:
         """The output as chunks made on demand and its rate: `words` spoken in `language` by the
         requested voice, sentence by sentence, or the input re-rendered window by window."""
         if request.keep_voice:
-            return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.renderer)
+            return (render_emotion(w, sr, target, request.intensity, renderer=self.config.tts.keep_voice_renderer)
                     for w in split_at_pauses(wav, sr, self.config.window_s)), sr
         return synthesize_stream(words, target, request.speaker, request.intensity, engine=self.config.tts.engine,
                                  language=language, renderer=self.config.tts.renderer, voices=self.voices)

@@ -5,7 +5,8 @@
     wav2 = render_emotion(wav, sr, emotion="sad")     # any recording, any speaker or sample rate
 """
 from emovc.tts.engines import ENGINES
-from emovc.tts.render import parse_intensity, render_emotion
+from emovc.tts.profiles import parse_intensity
+from emovc.tts.render import render_emotion
 from emovc.tts.speak import resolve_engine, synthesize, synthesize_stream
 from emovc.tts.voices import VOICES, voice_names, with_voices
 

@@ -18,9 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speaker", "--voice", dest="voice", default="youngwoman",
                         help=f"voice name: {', '.join(voice_names())}, or one from --voices")
     parser.add_argument("--intensity", default="normal", help="normal, strong, or a number from 0 (neutral) to 1")
-    parser.add_argument("--renderer", default="profile", choices=["profile", "contour"],
+    parser.add_argument("--renderer", default="profile", choices=["profile", "contour", "exemplar"],
                         help="profile: the emotion's global profile (default); contour: the emotion model "
-                             "learned from real takes (docs/tts.md)")
+                             "learned from real takes; exemplar: the real contours of the nearest training "
+                             "takes (docs/tts.md)")
     parser.add_argument("--engine", help=f"use another engine for the voice: {', '.join(ENGINES.names())}")
     parser.add_argument("--language", help="language of the text (ISO 639-1: en, es, fr, it, pt, hi; "
                                            "default: guessed from the text, else en)")

@@ -19,7 +19,8 @@ from emovc.core.audio import atomic_path, load_audio
 from emovc.core.cli import run
 from emovc.core.paths import ROOT
 from emovc.core.errors import UserError
-from emovc.tts.render import PROFILES, Prosody, load_profiles, measure
+from emovc.tts.profiles import PROFILES, Prosody, load_profiles
+from emovc.tts.render import measure
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ravdess"
 

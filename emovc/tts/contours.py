@@ -86,6 +86,17 @@ def speech_span(energy: np.ndarray) -> tuple[int, int]:
     return (int(active[0]), int(active[-1]) + 1) if len(active) else (0, len(energy))
 
 
+def centre_stretch(stretch: np.ndarray, energy: np.ndarray, log_ratio: float) -> np.ndarray:
+    """`stretch` (log duration factor per frame) shifted so the speech lasts exp(`log_ratio`) times as
+    long as before: the mean of the factors over the speech, not of their logs (a mean of logs sits
+    below the log of the mean, and an averaged prediction would speed the speech up)."""
+    start, end = speech_span(energy)
+    out = np.asarray(stretch, np.float64).copy()
+    if end > start:
+        out[start:end] += log_ratio - np.log(np.exp(out[start:end]).mean())
+    return out
+
+
 def semitones(f0: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(log-F0 in semitones re the voiced median, interpolated through unvoiced frames; voiced
     mask; the median in Hz). An utterance with no voiced frame gives zeros and median 0."""

@@ -26,9 +26,9 @@ import numpy as np
 
 from emovc.core.audio import atomic_path, load_audio
 from emovc.core.config import ExistingPath, Range
-from emovc.core.paths import CACHE, ROOT
 from emovc.core.errors import UserError
 from emovc.core.labels import EMOTIONS
+from emovc.core.paths import CACHE, ROOT
 from emovc.core.weights import sha256
 from emovc.tts.contours import (
     ANALYSIS_SR,
@@ -39,12 +39,14 @@ from emovc.tts.contours import (
     Contours,
     align,
     analyse,
+    centre_stretch,
     mfcc,
     model_inputs,
     semitones,
     speech_span,
     targets,
 )
+from emovc.tts.profiles import profile
 
 CHECKPOINT = ROOT / "checkpoints" / "prosody"
 TARGET_EMOTIONS = [e for e in EMOTIONS if e != "neutral"]
@@ -118,13 +120,13 @@ def pairs(sources: list[Path], hold_out: list[str] = ()) -> list[tuple[dict, dic
     return [(n, e) for neutral, emotional in groups.values() for e in emotional for n in neutral]
 
 
-def _analysis(path: str) -> tuple[Contours, np.ndarray]:
+def analyse_file(path: str) -> tuple[Contours, np.ndarray]:
     wav, _ = load_audio(path, sr=ANALYSIS_SR)
     c = analyse(wav, ANALYSIS_SR)
     return c, mfcc(wav, len(c))
 
 
-def _cached_analysis(paths: list[str]) -> dict[str, tuple[Contours, np.ndarray]]:
+def cached_analysis(paths: list[str]) -> dict[str, tuple[Contours, np.ndarray]]:
     """Each file's contours and MFCCs; cached per corpus folder in cache/prosody/ (keyed by the
     folder and its manifest), so held-out variants reuse one analysis."""
     from tqdm import tqdm
@@ -139,7 +141,7 @@ def _cached_analysis(paths: list[str]) -> dict[str, tuple[Contours, np.ndarray]]
                 out.update({p: (Contours(z[f"{i}/f0"], z[f"{i}/energy"], z[f"{i}/bands"]), z[f"{i}/mfcc"])
                             for i, p in enumerate(files)})
             continue
-        done = {p: _analysis(p) for p in tqdm(files, desc=f"analysing {Path(folder).name}", mininterval=10)}
+        done = {p: analyse_file(p) for p in tqdm(files, desc=f"analysing {Path(folder).name}", mininterval=10)}
         arrays = {f"{i}/{k}": v for i, p in enumerate(files)
                   for k, v in zip(("f0", "energy", "bands", "mfcc"), (*vars(done[p][0]).values(), done[p][1]))}
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +160,7 @@ def _corpus_folder(path: str) -> str:
     raise UserError(f"{path}: no manifest.csv in any folder above it")
 
 
-def _trim(c: Contours, start: int, end: int) -> Contours:
+def trim_contours(c: Contours, start: int, end: int) -> Contours:
     return Contours(c.f0[start:end], c.energy[start:end], c.bands[start:end])
 
 
@@ -169,7 +171,7 @@ def build_rows(pair_list, corpora: list[str], frame_step: int = 2, cache: bool =
     `cache`: analyse whole corpora once into cache/prosody/; False analyses just these files."""
     from tqdm import tqdm
     paths = sorted({r["path"] for p in pair_list for r in p})
-    analysis = _cached_analysis(paths) if cache else {p: _analysis(p) for p in paths}
+    analysis = cached_analysis(paths) if cache else {p: analyse_file(p) for p in paths}
     cols = defaultdict(list)
     for k, (n, e) in enumerate(tqdm(pair_list, desc="aligning pairs", mininterval=5)):
         (cn, mn), (ce, me) = analysis[n["path"]], analysis[e["path"]]
@@ -178,7 +180,7 @@ def build_rows(pair_list, corpora: list[str], frame_step: int = 2, cache: bool =
         if s1 - s0 < 20 or t1 - t0 < 20:
             continue
         tau = align(mn[s0:s1], me[t0:t1])
-        y, w = targets(_trim(cn, s0, s1), _trim(ce, t0, t1), tau)
+        y, w = targets(trim_contours(cn, s0, s1), trim_contours(ce, t0, t1), tau)
         x = model_inputs(cn.f0, cn.energy)[s0:s1]
         x = np.hstack([x, np.tile(np.eye(len(corpora), dtype=np.float32)[corpora.index(n["corpus"])], (len(x), 1))])
         rows = slice(k % frame_step, None, frame_step)
@@ -198,7 +200,7 @@ def spread_ratios(pair_list) -> np.ndarray:
     predicts the conditional mean, which flattens a contour (the emotional contour is only partly
     predictable from the neutral one); `match_spread` restores the spread real takes have (global
     variance, as in statistical voice conversion)."""
-    analysis = _cached_analysis(sorted({r["path"] for p in pair_list for r in p}))
+    analysis = cached_analysis(sorted({r["path"] for p in pair_list for r in p}))
     found = defaultdict(list)
     for n, e in pair_list:
         spreads = []
@@ -311,9 +313,17 @@ class EmotionModel:
         start, end = speech_span(energy)
         y[:start] = y[start]
         y[end:] = y[end - 1]
-        y[:start, OUTPUTS.index("stretch")] = 0.0
-        y[end:, OUTPUTS.index("stretch")] = 0.0
+        col = OUTPUTS.index("stretch")
+        y[:, col] = centre_stretch(y[:, col], energy, -np.log(profile_rate(emotion, level)))
+        y[:start, col] = 0.0
+        y[end:, col] = 0.0
         return (y * min(intensity / 0.5, 1.0)).astype(np.float32)
+
+
+def profile_rate(emotion: str, level: float) -> float:
+    """The speech-rate ratio real takes of `emotion` have at intensity `level` (tts/profiles.yaml,
+    measured on RAVDESS): the model's timing keeps its shape and takes this overall pace."""
+    return profile(emotion, level).rate
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: ProsodyExperiment, log=print) -> EmotionModel:

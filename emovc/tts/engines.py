@@ -159,7 +159,7 @@ class Kokoro:
     def __call__(self, text: str, speaker: str | int | None = None, rate: float = 1.0,
                  emotion: str = "neutral", language: str = "en", prosody=None, pitch: float = 0.0,
                  contour_edit=None) -> np.ndarray:
-        """`prosody` (a tts.render.Prosody) is rendered inside the synthesis; `pitch` (semitones)
+        """`prosody` (a tts.profiles.Prosody) is rendered inside the synthesis; `pitch` (semitones)
         shifts the predicted F0 (the voice's own transform). `contour_edit(f0, energy)` (10-ms
         contours: Hz, dB) returns the emotion model's frame changes (tts.contours.OUTPUTS): their
         timing and pitch go into the synthesis, energy and voice quality into `post_filter`."""

@@ -21,7 +21,7 @@ neutral durations, F0 and energy before the emotion model changes them.
 import numpy as np
 
 from emovc.core.errors import UserError
-from emovc.tts.render import Prosody
+from emovc.tts.profiles import Prosody
 
 DURATIONS = "/encoder/Div_output_0"     # predicted durations / speed, consumed by /encoder/Round
 ROUNDED = "/encoder/Cast_output_0"      # the integer durations the alignment is built from
@@ -140,7 +140,7 @@ def phoneme_class(phoneme: str) -> str:
 
 
 def prosody_inputs(phonemes: str, prosody=None, pitch: float = 0.0) -> dict[str, np.ndarray]:
-    """The graph's extra inputs for `phonemes` (one per token) rendering `prosody` (tts.render.Prosody;
+    """The graph's extra inputs for `phonemes` (one per token) rendering `prosody` (tts.profiles.Prosody;
     None: neutral) on top of a voice shifted by `pitch` semitones; no F0 contour change."""
     p = prosody or Prosody()
     scale = [1.0, *((1 / p.rate) ** CLASS_WEIGHT[phoneme_class(c)] for c in phonemes), 1.0]

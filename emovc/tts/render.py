@@ -13,115 +13,59 @@ Pitch, range and rate are applied by PSOLA (Praat); energy and tilt by one zero-
 breathiness by mixing in noise shaped like the speech itself. No vocoder resynthesis, so the
 voice keeps its quality. `render_emotion` works on any speaker, language and sample rate.
 
-That is the `profile` renderer, the default. The other, `contour`, moves the utterance frame by frame with
-the emotion model learned from real parallel takes (tts/emotion_model.py): its pitch contour and
-local timing by PSOLA, its energy contour and voice quality (band shape) by a time-varying filter.
+That is the `profile` renderer, the default. The others move the utterance frame by frame: `contour`
+with the emotion model learned from real parallel takes (tts/emotion_model.py), `exemplar` with the
+real contours of the nearest training takes (tts/exemplar.py); the `psola` vocoder applies the pitch
+contour and local timing by PSOLA and the energy contour and voice quality (band shape) by a
+time-varying filter, `world` all of them by WORLD resynthesis (tts/world.py).
 """
-from dataclasses import asdict, dataclass, fields
-from functools import lru_cache
-from pathlib import Path
-from typing import Literal
+from dataclasses import asdict
 
 import numpy as np
 
-from emovc.core.config import load_config
-from emovc.core.errors import AudioError, ConfigError, UserError
-from emovc.core.labels import EMOTIONS, normalise_emotion
+import emovc.tts.exemplar as exemplar
+from emovc.core.errors import AudioError, UserError
+from emovc.core.labels import normalise_emotion
 from emovc.tts.contours import BAND_EDGES, HOP, OUTPUTS, PITCH_CEILING, PITCH_FLOOR, VOICED_HZ, analyse
 from emovc.tts.emotion_model import CHECKPOINT
 from emovc.tts.emotion_model import load as load_emotion_model
+from emovc.tts.profiles import Prosody, parse_intensity, profile
 
-PROFILES = Path(__file__).with_name("profiles.yaml")
-INTENSITIES = {"normal": 0.5, "strong": 1.0}   # RAVDESS's two intensity levels on the 0..1 scale
 MIN_DURATION = 0.1                             # s; shorter input is returned as it is
-
-
-@dataclass(frozen=True)
-class Prosody:
-    pitch: float = 0.0
-    range: float = 1.0
-    rate: float = 1.0
-    energy: float = 0.0
-    tilt: float = 0.0
-    hnr: float = 0.0
-
-    def scaled(self, weight: float) -> "Prosody":
-        """Neutral at 0, self at 1: additive fields linearly, ratios geometrically."""
-        return Prosody(pitch=self.pitch * weight, range=self.range ** weight, rate=self.rate ** weight,
-                       energy=self.energy * weight, tilt=self.tilt * weight, hnr=self.hnr * weight)
-
-
-@dataclass
-class ProfileTable:
-    source: str
-    emotions: dict[str, dict[Literal["normal", "strong"], Prosody]]
-
-
-def parse_intensity(intensity: str | float) -> float:
-    """'normal' -> 0.5 (RAVDESS normal), 'strong' -> 1.0 (RAVDESS strong), or a number 0..1.
-
-    0 leaves the voice neutral; between the anchors the profile is interpolated.
-    """
-    if isinstance(intensity, str):
-        key = intensity.strip().lower()
-        if key in INTENSITIES:
-            return INTENSITIES[key]
-        try:
-            intensity = float(key)
-        except ValueError:
-            raise UserError(f"unknown intensity {intensity!r}; use normal, strong or a number from 0 to 1") from None
-    value = float(intensity)
-    if not 0.0 <= value <= 1.0:
-        raise UserError(f"intensity {value:g} is out of range; use normal, strong or a number from 0 to 1")
-    return value
-
-
-@lru_cache(maxsize=2)
-def load_profiles(path: Path = PROFILES) -> dict[str, dict[str, Prosody]]:
-    """The validated profile table: every emotion, both intensities, plausible values."""
-    table = load_config(path, ProfileTable).emotions
-    missing = [e for e in EMOTIONS if e not in table]
-    if missing:
-        raise ConfigError(f"{path}: no profile for {', '.join(missing)}; rebuild with python -m emovc.tts.build_profiles")
-    for emotion, levels in table.items():
-        normalise_emotion(emotion)
-        for level, p in levels.items():
-            if not (0.25 <= p.range <= 4 and 0.5 <= p.rate <= 2 and all(abs(v) <= 24 for v in (p.pitch, p.energy, p.tilt, p.hnr))):
-                raise ConfigError(f"{path}: {emotion}.{level} has implausible values {asdict(p)}")
-    return table
-
-
-def profile(emotion: str, intensity: str | float = "normal") -> Prosody:
-    """The prosody change for `emotion` at `intensity` (see `parse_intensity`)."""
-    levels = load_profiles()[normalise_emotion(emotion)]
-    x = parse_intensity(intensity)
-    normal = levels.get("normal", Prosody())
-    strong = levels.get("strong", normal)
-    if x <= 0.5:
-        return normal.scaled(x / 0.5)
-    w = (x - 0.5) / 0.5
-    return Prosody(**{f.name: (getattr(normal, f.name) ** (1 - w) * getattr(strong, f.name) ** w
-                               if f.name in ("range", "rate") else
-                               (1 - w) * getattr(normal, f.name) + w * getattr(strong, f.name))
-                      for f in fields(Prosody)})
-
-
-RENDERERS = ("contour", "profile")
+RENDERERS = ("contour", "exemplar", "profile")
+VOCODERS = ("psola", "world")
 
 
 def check_renderer(renderer: str) -> str:
     if renderer not in RENDERERS:
-        raise UserError(f"unknown renderer {renderer!r}; use contour (the learned emotion model) or profile")
+        raise UserError(f"unknown renderer {renderer!r}; use exemplar (real contours of the nearest training takes), "
+                        "contour (the learned emotion model) or profile")
     return renderer
 
 
+def check_vocoder(vocoder: str) -> str:
+    if vocoder not in VOCODERS:
+        raise UserError(f"unknown vocoder {vocoder!r}; use world or psola")
+    return vocoder
+
+
+def edit_source(renderer: str, folder=None):
+    """What gives the frame-by-frame change: the exemplar bank or the emotion model (`folder`, default
+    the shipped one of that renderer)."""
+    if renderer == "exemplar" or (folder and exemplar.is_bank(folder)):
+        return exemplar.load(folder or exemplar.BANK)
+    return load_emotion_model(folder or CHECKPOINT)
+
+
 def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | float = "normal",
-                   change_rate: bool = True, renderer: str = "profile", emotion_model=None) -> np.ndarray:
+                   change_rate: bool = True, renderer: str = "profile", emotion_model=None,
+                   vocoder: str = "psola") -> np.ndarray:
     """Return `wav` (float32 mono) spoken with `emotion`'s prosody; same sample rate, same voice.
 
-    `renderer`: `profile` (the emotion's global profile, the default) or `contour` (the emotion model
-    learned from real takes, frame by frame; `emotion_model` names its checkpoint folder, default the
-    shipped one; docs/tts.md says why it is not the default yet).
+    `renderer`: `profile` (the emotion's global profile, the default), `contour` (the emotion model
+    learned from real takes, frame by frame) or `exemplar` (the real contours of the nearest training
+    takes); `emotion_model` names the model or bank folder, default the shipped one; `vocoder` (psola +
+    filter, or world) applies the frame-by-frame change. docs/tts.md has the figures behind the defaults.
     `change_rate=False` leaves the timing alone (for engines that already set it).
     """
     emotion, level = normalise_emotion(emotion), parse_intensity(intensity)
@@ -130,8 +74,9 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
         raise AudioError("render_emotion needs a finite mono waveform (1-D); average the channels first")
     if len(wav) < MIN_DURATION * sr:
         return wav                                         # too short to carry prosody
-    if check_renderer(renderer) == "contour":
-        return render_contours(wav, sr, emotion, level, change_rate, emotion_model)
+    if check_renderer(renderer) != "profile":
+        return render_contours(wav, sr, emotion, level, change_rate, edit_source(renderer, emotion_model),
+                               check_vocoder(vocoder))
     p = profile(emotion, intensity)
     if not change_rate:
         p = Prosody(**{**asdict(p), "rate": 1.0})
@@ -145,14 +90,18 @@ def render_emotion(wav: np.ndarray, sr: int, emotion: str, intensity: str | floa
     return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
 
 
-def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float,
-                    change_rate: bool = True, emotion_model=None) -> np.ndarray:
-    """The emotion model's frame-by-frame change applied to a recording: pitch contour and local
-    timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
+def render_contours(wav: np.ndarray, sr: int, emotion: str, intensity: float, change_rate: bool,
+                    source, vocoder: str = "psola") -> np.ndarray:
+    """`source`'s frame-by-frame change (the emotion model or the exemplar bank) applied to a recording:
+    with `world`, every change on WORLD's parameters (tts/world.py); with `psola`, pitch contour and
+    local timing by PSOLA, then energy and voice quality by `post_filter` at the moved times."""
     contours = analyse(wav, sr)
-    edit = load_emotion_model(emotion_model or CHECKPOINT).edit(contours.f0, contours.energy, emotion, intensity)
+    edit = source.edit(contours.f0, contours.energy, emotion, intensity)
     if not edit.any():
         return wav
+    if vocoder == "world":
+        import emovc.tts.world as world     # pyworld: only for this vocoder
+        return world.render(wav, sr, contours.f0, edit, change_rate)
     stretch = np.exp(edit[:, OUTPUTS.index("stretch")]) if change_rate else np.ones(len(edit))
     out = _psola_contours(wav, sr, contours.f0, edit[:, OUTPUTS.index("pitch")], stretch)
     times = np.concatenate([[0.0], np.cumsum(stretch[:-1])]) * HOP

@@ -7,9 +7,9 @@ import numpy as np
 from emovc.core.errors import UserError
 from emovc.core.labels import normalise_emotion
 from emovc.tts.contours import OUTPUTS, PITCH_CEILING, PITCH_FLOOR, speech_span
-from emovc.tts.emotion_model import load as load_emotion_model
 from emovc.tts.engines import load_engine
-from emovc.tts.render import Prosody, check_renderer, parse_intensity, profile, render_emotion, spectral_gain
+from emovc.tts.profiles import Prosody, parse_intensity, profile
+from emovc.tts.render import check_renderer, edit_source, render_emotion, spectral_gain
 from emovc.tts.text import prepare
 from emovc.tts.voices import VOICES, Voice, get_voice
 
@@ -54,7 +54,7 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     tts = load_engine(name, model)
     native = emotion in tts.native_emotions
     inside = getattr(tts, "prosody_inside", False) and not native
-    contour = inside and renderer == "contour" and emotion != "neutral" and intensity > 0
+    contour = inside and renderer != "profile" and emotion != "neutral" and intensity > 0
     prosody = Prosody() if native else profile(emotion, intensity)
     own = name == spec.engine
     rate = spec.rate * (1.0 if inside else prosody.rate)
@@ -62,7 +62,7 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     levels = []                 # the emotion model's mean energy change of each sentence, dB
     if contour:
         prosody = Prosody(rate=prosody.rate)          # only the sentence pause keeps the profile's rate
-        extra = {"pitch": spec.pitch if own else 0.0, "contour_edit": _contour_edit(emotion, intensity, levels)}
+        extra = {"pitch": spec.pitch if own else 0.0, "contour_edit": _contour_edit(emotion, intensity, levels, renderer)}
     pause = np.zeros(int(SENTENCE_PAUSE / (spec.rate * prosody.rate) * tts.sample_rate), np.float32)
 
     def chunks() -> Iterator[np.ndarray]:
@@ -88,10 +88,11 @@ def synthesize_stream(text: str, emotion: str = "neutral", voice: str = "youngwo
     return chunks(), tts.sample_rate
 
 
-def _contour_edit(emotion: str, intensity: float, levels: list[float]):
-    """The emotion model as the engine's `contour_edit`; each sentence's mean energy change over
-    its speech goes to `levels` (the level itself is set after the voice is levelled)."""
-    model = load_emotion_model()
+def _contour_edit(emotion: str, intensity: float, levels: list[float], renderer: str):
+    """The emotion model or the exemplar bank (`renderer`) as the engine's `contour_edit`; each
+    sentence's mean energy change over its speech goes to `levels` (the level itself is set after
+    the voice is levelled)."""
+    model = edit_source(renderer)
 
     def edit(f0: np.ndarray, energy: np.ndarray) -> np.ndarray:
         changes = model.edit(f0, energy, emotion, intensity)
