@@ -64,7 +64,7 @@ def test_misshapen_or_pickled_weights_are_refused_even_with_a_matching_sha256(tm
     _one_line_error(tmp_path / "misshapen", "misshapen")
     pickled = dict(model.arrays, w0=np.array([object()], dtype=object))
     em.save(em.EmotionModel(pickled), tmp_path / "pickled", {})
-    _one_line_error(tmp_path / "pickled", "not a valid weight file")
+    _one_line_error(tmp_path / "pickled", "not a valid array file")
 
 
 def test_neutral_and_intensity_zero_leave_the_recording_unchanged(neutral_take):

@@ -12,9 +12,12 @@ already in the user's Hugging Face cache (a size such as 'small' or a repo id su
 """
 import hashlib
 import importlib.util
+import io
+import json
 import os
 import re
 import struct
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +51,26 @@ def sha256(*sources: Path | bytes, copy_to: Path | None = None) -> str:
                     digest.update(block)
                     out.write(block)
     return digest.hexdigest()
+
+
+def load_verified_arrays(folder: Path, npz: str, meta: str, what: str, fix: str) -> tuple[dict, dict]:
+    """(the meta JSON, the arrays) of `folder/npz`, whose sha256 `folder/meta` names; read with
+    allow_pickle=False, so loading runs no code. Unreadable, damaged or modified files are a
+    one-line UserError naming `what` and `fix`."""
+    import numpy as np
+    path = Path(folder) / npz
+    try:
+        info = json.loads((Path(folder) / meta).read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except (OSError, ValueError) as e:
+        raise UserError(f"{what} {folder} cannot be read ({type(e).__name__}); {fix}") from None
+    if sha256(data) != info.get("sha256"):
+        raise UserError(f"{what} {path} does not match the sha256 in {meta} (damaged or modified); {fix}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return info, {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile):
+        raise UserError(f"{what} {path} is not a valid array file; {fix}") from None
 
 
 def check_sha256(source: Path | bytes, expected: str, what: str, fix: str) -> None:

@@ -19,8 +19,8 @@ from emovc.core.cli import ArgumentParser, add_config_options, run
 from emovc.core.config import load_config
 from emovc.core.errors import UserError
 from emovc.core.paths import ROOT
-from emovc.tts.contours import OUTPUTS, align, model_inputs, speech_span, targets
-from emovc.tts.emotion_model import TARGET_EMOTIONS, cached_analysis, pairs, trim_contours
+from emovc.tts.contours import OUTPUTS, model_inputs, speech_span
+from emovc.tts.emotion_model import TARGET_EMOTIONS, aligned_pairs, cached_analysis, pairs
 from emovc.tts.emotion_model import load as load_emotion_model
 from emovc.tts.exemplar import BankExperiment, ExemplarBank, bank_arrays, records, relevel, save
 from emovc.tts.train_emotion import contour_correlation, scores, utterance_spread
@@ -52,13 +52,7 @@ def held_out_scores(methods: dict, test_pairs, log=print) -> dict:
     analysis = cached_analysis(sorted({r["path"] for p in test_pairs for r in p}))
     cols = {"x": [], "y": [], "w": [], "pair": [], "ratio": []}
     preds = {name: [] for name in methods}
-    for i, (n, e) in enumerate(test_pairs):
-        (cn, mn), (ce, me) = analysis[n["path"]], analysis[e["path"]]
-        s0, s1 = speech_span(cn.energy)
-        t0, t1 = speech_span(ce.energy)
-        if s1 - s0 < 20 or t1 - t0 < 20:
-            continue
-        y, w = targets(trim_contours(cn, s0, s1), trim_contours(ce, t0, t1), align(mn[s0:s1], me[t0:t1]))
+    for i, n, e, cn, (s0, s1), (t0, t1), y, w in aligned_pairs(test_pairs, analysis):
         intensity = 1.0 if e["intensity"] == "strong" else 0.5
         for name, method in methods.items():
             preds[name].append(method(cn.f0, cn.energy, e["emotion"], intensity)[s0:s1])

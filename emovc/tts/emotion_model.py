@@ -17,6 +17,7 @@ import csv
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +30,7 @@ from emovc.core.config import ExistingPath, Range
 from emovc.core.errors import UserError
 from emovc.core.labels import EMOTIONS
 from emovc.core.paths import CACHE, ROOT
-from emovc.core.weights import sha256
+from emovc.core.weights import load_verified_arrays, sha256
 from emovc.tts.contours import (
     ANALYSIS_SR,
     FRAME_INPUTS,
@@ -164,6 +165,20 @@ def trim_contours(c: Contours, start: int, end: int) -> Contours:
     return Contours(c.f0[start:end], c.energy[start:end], c.bands[start:end])
 
 
+def aligned_pairs(pair_list, analysis: dict) -> Iterator[tuple]:
+    """For each pair whose takes both hold 0.2 s of speech: (its index, neutral row, emotional row, the
+    neutral contours, the neutral and the emotional speech span, targets, weights), the targets read
+    at the DTW-aligned frames of the speech."""
+    for k, (n, e) in enumerate(pair_list):
+        (cn, mn), (ce, me) = analysis[n["path"]], analysis[e["path"]]
+        s0, s1 = speech_span(cn.energy)
+        t0, t1 = speech_span(ce.energy)
+        if s1 - s0 < 20 or t1 - t0 < 20:
+            continue
+        y, w = targets(trim_contours(cn, s0, s1), trim_contours(ce, t0, t1), align(mn[s0:s1], me[t0:t1]))
+        yield k, n, e, cn, (s0, s1), (t0, t1), y, w
+
+
 def build_rows(pair_list, corpora: list[str], frame_step: int = 2, cache: bool = True):
     """(inputs, emotion codes, intensities, targets, weights, speaker per row, pair index per row).
     The inputs end with the pair's corpus (one-hot over `corpora`): each corpus's recording and
@@ -173,14 +188,7 @@ def build_rows(pair_list, corpora: list[str], frame_step: int = 2, cache: bool =
     paths = sorted({r["path"] for p in pair_list for r in p})
     analysis = cached_analysis(paths) if cache else {p: analyse_file(p) for p in paths}
     cols = defaultdict(list)
-    for k, (n, e) in enumerate(tqdm(pair_list, desc="aligning pairs", mininterval=5)):
-        (cn, mn), (ce, me) = analysis[n["path"]], analysis[e["path"]]
-        s0, s1 = speech_span(cn.energy)
-        t0, t1 = speech_span(ce.energy)
-        if s1 - s0 < 20 or t1 - t0 < 20:
-            continue
-        tau = align(mn[s0:s1], me[t0:t1])
-        y, w = targets(trim_contours(cn, s0, s1), trim_contours(ce, t0, t1), tau)
+    for k, n, e, cn, (s0, s1), _, y, w in aligned_pairs(tqdm(pair_list, desc="aligning pairs", mininterval=5), analysis):
         x = model_inputs(cn.f0, cn.energy)[s0:s1]
         x = np.hstack([x, np.tile(np.eye(len(corpora), dtype=np.float32)[corpora.index(n["corpus"])], (len(x), 1))])
         rows = slice(k % frame_step, None, frame_step)
@@ -405,24 +413,10 @@ def load(folder: str | Path = CHECKPOINT) -> EmotionModel:
 
 @lru_cache(maxsize=4)
 def _load(folder: str) -> EmotionModel:
-    path, meta_path = Path(folder) / MODEL, Path(folder) / META
     fix = f"restore it (git checkout -- {folder}) or retrain: python -m emovc.tts.train_emotion --config configs/prosody.yaml"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = path.read_bytes()
-    except (OSError, ValueError) as e:
-        raise UserError(f"emotion model {folder} cannot be read ({type(e).__name__}); {fix}") from None
-    if sha256(data) != meta.get("sha256"):
-        raise UserError(f"emotion model {path} does not match the sha256 in {META} (damaged or modified); {fix}")
+    meta, arrays = load_verified_arrays(Path(folder), MODEL, META, "emotion model", fix)
     if meta.get("outputs") != list(OUTPUTS) or meta.get("emotions") != TARGET_EMOTIONS or meta.get("hop_s") != HOP:
         raise UserError(f"emotion model {folder} was made for other inputs or outputs; {fix}")
-    import io
-    import zipfile
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile):
-        raise UserError(f"emotion model {path} is not a valid weight file; {fix}") from None
     _check_shapes(arrays, folder, fix)
     return EmotionModel(arrays)
 

@@ -23,9 +23,9 @@ from emovc.core.audio import atomic_path
 from emovc.core.config import ExistingPath, Range
 from emovc.core.errors import UserError
 from emovc.core.paths import ROOT
-from emovc.core.weights import sha256
-from emovc.tts.contours import HOP, OUTPUTS, align, centre_stretch, semitones, speech_span, targets
-from emovc.tts.emotion_model import TARGET_EMOTIONS, analyse_file, cached_analysis, trim_contours
+from emovc.core.weights import load_verified_arrays, sha256
+from emovc.tts.contours import HOP, OUTPUTS, centre_stretch, semitones, speech_span
+from emovc.tts.emotion_model import TARGET_EMOTIONS, aligned_pairs, analyse_file, cached_analysis
 
 BANK = ROOT / "checkpoints" / "prosody_bank"
 GRID = 48                      # relative-time points a pair's contours are kept on
@@ -108,13 +108,7 @@ def records(pair_list, log=print, cache: bool = True) -> dict[str, np.ndarray]:
     paths = sorted({r["path"] for p in pair_list for r in p})
     analysis = cached_analysis(paths) if cache else {p: analyse_file(p) for p in paths}
     out = {k: [] for k in ("key", "residual", "emotion", "strong", "duration", "ratio", "corpus", "speaker", "text")}
-    for n, e in tqdm(pair_list, desc="aligning pairs", mininterval=10):
-        (cn, mn), (ce, me) = analysis[n["path"]], analysis[e["path"]]
-        s0, s1 = speech_span(cn.energy)
-        t0, t1 = speech_span(ce.energy)
-        if s1 - s0 < 20 or t1 - t0 < 20:
-            continue
-        y, w = targets(trim_contours(cn, s0, s1), trim_contours(ce, t0, t1), align(mn[s0:s1], me[t0:t1]))
+    for _, n, e, cn, (s0, s1), (t0, t1), y, w in aligned_pairs(tqdm(pair_list, desc="aligning pairs", mininterval=10), analysis):
         k, duration = key(cn.f0, cn.energy)
         out["key"].append(k)
         out["residual"].append(on_grid(filled(y, w), 0, len(y)))
@@ -272,24 +266,10 @@ def load(folder: str | Path = BANK) -> ExemplarBank:
 
 @lru_cache(maxsize=4)
 def _load(folder: str) -> ExemplarBank:
-    import io
-    import zipfile
-    path = Path(folder) / NPZ
     fix = f"restore it (git checkout -- {folder}) or rebuild: python -m emovc.tts.build_bank --config configs/prosody_bank.yaml"
-    try:
-        meta = json.loads((Path(folder) / META).read_text(encoding="utf-8"))
-        data = path.read_bytes()
-    except (OSError, ValueError) as e:
-        raise UserError(f"exemplar bank {folder} cannot be read ({type(e).__name__}); {fix}") from None
-    if sha256(data) != meta.get("sha256"):
-        raise UserError(f"exemplar bank {path} does not match the sha256 in {META} (damaged or modified); {fix}")
+    meta, arrays = load_verified_arrays(Path(folder), NPZ, META, "exemplar bank", fix)
     if meta.get("outputs") != list(OUTPUTS) or meta.get("grid") != GRID or meta.get("hop_s") != HOP:
         raise UserError(f"exemplar bank {folder} was made for other contours; {fix}")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile):
-        raise UserError(f"exemplar bank {path} is not a valid array file; {fix}") from None
     if not _fits(arrays):
         raise UserError(f"exemplar bank {folder} has missing, misshapen or non-finite arrays; {fix}")
     return ExemplarBank(arrays)
