@@ -13,6 +13,9 @@ keep-voice sources, judged by judges trained on actors 1-20).
 
     nice python bench/emotion_judge.py      # speaker-independent 6-fold UAR + confusion of both variants
 
+The judges know RAVDESS's two statements only; `esd_ceiling` measures them on ESD's real takes (a
+speaker and sentences they never heard), the ceiling for a synthesis run of new sentences.
+
 The RAVDESS features are cached in cache/features/ (first run: about 10 minutes on 2 cores), the
 ceilings' labelled takes in cache/judge/.
 """
@@ -28,6 +31,9 @@ from emovc.core.paths import ROOT  # noqa: E402
 from emovc.core.labels import EMOTIONS  # noqa: E402
 
 RAVDESS = ROOT.parent / "shared" / "data" / "ravdess"
+ESD = ROOT.parent / "shared" / "data" / "esd"
+ESD_EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised")
+ESD_GROUP = 12                    # sentences per standardised group: one voice of a 12-sentence bench run
 CEILING_CACHE = ROOT / "cache" / "judge"
 C = 10.0
 HELD_OUT = 20                     # actors above this number are the keep-voice speakers
@@ -254,6 +260,37 @@ def keep_voice_ceiling(n: int, emotions, intensity: str | float) -> list[dict]:
                                         "intensity": corpus_intensity(intensity)}, compute)
 
 
+def esd_takes(rows: list[dict], emotions, group: int = ESD_GROUP) -> list[dict]:
+    """ESD manifest `rows` -> clips of the requested emotions ESD has: the sentences said in every one
+    of them, shuffled (seed 0) into groups ('voice') of `group` sentences; a last, smaller group is left out."""
+    present = [e for e in ESD_EMOTIONS if e in emotions]
+    by_text: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        if r["emotion"] in present:
+            by_text.setdefault(r["text"], {})[r["emotion"]] = r
+    texts = sorted(t for t, takes in by_text.items() if len(takes) == len(present))
+    texts = [texts[i] for i in np.random.default_rng(0).permutation(len(texts))]
+    return [{"voice": f"esd-{i // group}", "emotion": e, "text": t, "path": by_text[t][e]["path"]}
+            for i, t in enumerate(texts[:len(texts) // group * group]) for e in present]
+
+
+def esd_ceiling(emotions, group: int = ESD_GROUP) -> list[dict]:
+    """`esd_takes` of ESD (one English speaker, sentences the judges never heard) labelled by the judges
+    trained on all of RAVDESS: per voice each group standardised together (like one voice of a
+    synthesis run), per file each file alone. The ceiling for a synthesis run's new sentences; only
+    ESD's emotions (neutral, happy, sad, angry, surprised) have one."""
+    def compute():
+        import csv
+        from emovc.ser.features import FEATURES, extract_files
+        with (ESD / "manifest.csv").open(newline="", encoding="utf-8") as f:
+            clips = esd_takes(list(csv.DictReader(f)), emotions, group)
+        feats, _ = extract_files([FEATURES.get("compare")()], [ESD / c["path"] for c in clips])
+        clips = [c for c, f in zip(clips, feats) if f is not None]
+        label(clips, np.stack([f for f in feats if f is not None]), *judges(held_out_actors=False))
+        return clips
+    return _cached_clips("esd", {"emotions": sorted(e for e in emotions if e in ESD_EMOTIONS), "group": group}, compute)
+
+
 def cross_validate(x, y, speakers, mode: str, folds: int = 6) -> tuple[float, np.ndarray]:
     """Speaker-independent UAR and confusion matrix (rows: true, columns: predicted, EMOTIONS order)."""
     from sklearn.model_selection import GroupKFold
@@ -288,6 +325,14 @@ def main() -> None:
         f = figures(synthesis_ceiling(EMOTIONS, intensity), EMOTIONS)
         print(f"{intensity:>7}: per voice {f['voice']:.3f}, per file {f['file']:.3f}, "
               f"high-arousal above neutral {100 * f['pairwise']:.1f} % of {f['pairs']} pairs")
+    if (ESD / "manifest.csv").is_file():
+        emotions = list(ESD_EMOTIONS)
+        print(f"\nthe same judges (all of RAVDESS) over ESD's emotions ({', '.join(emotions)}): RAVDESS's held-out "
+              f"actors (6-fold) against ESD, a speaker and sentences they never heard ({ESD_GROUP}-sentence groups):")
+        for name, clips in (("RAVDESS", synthesis_ceiling(emotions, "normal")), ("ESD", esd_ceiling(emotions))):
+            f = figures(clips, emotions)
+            print(f"{name:>7}: per voice {f['voice']:.3f}, per file {f['file']:.3f}, "
+                  f"high-arousal above neutral {100 * f['pairwise']:.1f} % of {f['pairs']} pairs")
 
 
 if __name__ == "__main__":

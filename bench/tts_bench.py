@@ -5,6 +5,7 @@ through the project's ASR, and whether the requested emotion is heard, by an ind
     nice python bench/tts_bench.py                   # 2 sentences x 4 voices x 8 emotions (minutes)
     nice python bench/tts_bench.py --sentences 12    # the full run the targets are stated on
     nice python bench/tts_bench.py --keep-voice 12 --sentences 0   # keep-voice on 12 RAVDESS neutral clips
+    nice python bench/tts_bench.py --judge-sentences  # RAVDESS's two statements: like for like with its ceiling
     nice python bench/tts_bench.py --candidates [--candidates-dir kokoro-js/voices] --emotions neutral \
         --sentences 12 --ser off --judge off         # the raw engine voices the table was chosen from
 
@@ -17,7 +18,9 @@ on actors 1-20 (the speaker is the group).
 Every judge figure stands beside its ceiling, the same judge's figure on real emotional speech of
 held-out speakers selected like the run (bench/emotion_judge.py: `synthesis_ceiling`, 6-fold over
 the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the same sentences), and
-the ratio. Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
+the ratio. The judges know RAVDESS's two statements only, so a synthesis run of new sentences is
+also set beside `esd_ceiling`: ESD's real takes, a speaker and sentences the judges never heard,
+over the emotions ESD has (run with `--emotions neutral happy sad angry surprised` for like for like). Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
 input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
 `--renderer` profile (default: the global profiles), contour (the emotion model) or exemplar (the
 exemplar bank); keep-voice uses the model or bank built without actors 21-24, with `--vocoder` psola
@@ -56,6 +59,9 @@ SENTENCES = [
     "The train leaves at 7:45 from platform 3.",
     "Dr. Jones paid $12 for 2 tickets.",
 ]
+
+# RAVDESS's two statements: the only sentences the judges were trained on (`--judge-sentences`).
+JUDGE_SENTENCES = ["Kids are talking by the door.", "Dogs are sitting by the door."]
 
 RENDERERS = ("contour", "exemplar", "profile")
 HELD_OUT = {"contour": Path(__file__).resolve().parents[1] / "checkpoints" / "prosody_heldout",
@@ -196,6 +202,22 @@ def speaker_similarity(clips, emotions, intensity) -> str:
     return "\n".join(rows)
 
 
+def unseen_text_ceiling(clips, emotions) -> str:
+    """The run beside a second ceiling: the same judges on ESD, real emotional speech of a speaker and
+    of sentences RAVDESS (the judges' data, two sentences) never had, over the emotions ESD has."""
+    from bench.emotion_judge import ESD, ESD_EMOTIONS, ESD_GROUP, esd_ceiling, figures, with_ceiling
+    shared = [e for e in emotions if e in ESD_EMOTIONS]
+    if not (ESD / "manifest.csv").is_file() or len(shared) < 2:
+        return "ceiling on unseen sentences (ESD): n/a (needs ../shared/data/esd and two of its emotions)"
+    real, run = figures(esd_ceiling(shared), shared), figures(clips, shared)
+    note = "" if shared == list(emotions) else (f" (this run standardises {len(emotions)} emotions per voice; "
+                                                f"rerun with --emotions {' '.join(shared)} for the like-for-like figure)")
+    return (f"ceiling on unseen sentences: the same judge on ESD's real takes ("
+            f"{', '.join(shared)}; one speaker and {ESD_GROUP}-sentence groups the judge never heard){note}\n"
+            f"   per voice {with_ceiling(run['voice'], real['voice'])}, per file {with_ceiling(run['file'], real['file'])}, "
+            f"high-arousal above neutral {with_ceiling(run['pairwise'], real['pairwise'], percent=True)}")
+
+
 def wer_by_sentence(clips) -> str:
     """WER % per sentence over all voices and emotions, and one line with an example mishearing."""
     rows = ["WER % by sentence (all voices and emotions), with the most common mishearing"]
@@ -220,6 +242,9 @@ def confusion(clips, key, emotions) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=2, help=f"how many of the {len(SENTENCES)} sentences")
+    parser.add_argument("--judge-sentences", action="store_true",
+                        help="speak RAVDESS's two statements instead: the sentences of the judges' training "
+                             "data and of the RAVDESS ceiling (like for like; not the targets' run)")
     parser.add_argument("--voices", nargs="+", default=None, help="default: all")
     parser.add_argument("--candidates", action="store_true", help="score the raw engine voices instead")
     parser.add_argument("--candidates-dir", type=Path, help="with --candidates: a kokoro-js voices/ folder too")
@@ -247,7 +272,7 @@ def main() -> None:
     if args.candidates:
         table = {**table, **candidates(args.candidates_dir)}
     voices = args.voices or (list(candidates(args.candidates_dir)) if args.candidates else voice_names(table))
-    sentences = SENTENCES[:args.sentences]
+    sentences = JUDGE_SENTENCES if args.judge_sentences else SENTENCES[:args.sentences]
     runs = []
     if sentences:
         runs.append(("synthesis", synthesise_all(voices, args.emotions, sentences, args.intensity, args.renderer, table)))
@@ -310,10 +335,12 @@ def report(name: str, clips: list[dict], args) -> None:
         share, n = pairwise(clips)
         print(f"judge ranks the requested high-arousal emotion above neutral: "
               f"{with_ceiling(share, ceiling['pairwise'], percent=True)} of {n} pairs ({ceiling['pairs']} real)")
+        if not keep_voice and not args.judge_sentences:
+            print(unseen_text_ceiling(clips, args.emotions))
         for key, label, fig in (("judge_voice", "per voice (standardised together)", "voice"),
                                 ("judge_file", "per file", "file")):
             print(f"\nindependent judge, {label}: {with_ceiling(recall(clips, key, args.emotions), ceiling[fig])} "
-                  f"(mean over emotions; chance {1 / len(args.emotions):.3f})")
+                  f"(mean over emotions; chance {1 / len(EMOTIONS):.3f}: the judge chooses among all {len(EMOTIONS)})")
             print(confusion(clips, key, args.emotions))
             if keep_voice:
                 print(f"the real takes, {label}:\n" + confusion(real, key, args.emotions))
@@ -325,7 +352,7 @@ def report(name: str, clips: list[dict], args) -> None:
         for key, label in (("per_file", "per file"), ("per_voice", "per-voice normalised")):
             print(f"\nproject's SER recognises the requested emotion ({label}): "
                   f"{100 * recall(clips, key, args.emotions):.1f} % (mean over emotions; chance "
-                  f"{100 / len(args.emotions):.1f} %)")
+                  f"{100 / len(EMOTIONS):.1f} %: it chooses among all {len(EMOTIONS)})")
             print(confusion(clips, key, args.emotions))
 
 

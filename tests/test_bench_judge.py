@@ -3,8 +3,8 @@ arithmetic (no corpora, no judge training; the manifest check skips without them
 import numpy as np
 import pytest
 
-from bench.emotion_judge import (ceiling_selection, corpus_intensity, figures, keep_voice_sources,
-                                 pairwise, ravdess_rows, real_takes, with_ceiling)
+from bench.emotion_judge import (ESD_EMOTIONS, ceiling_selection, corpus_intensity, esd_takes, figures,
+                                 keep_voice_sources, pairwise, ravdess_rows, real_takes, with_ceiling)
 from bench.speaker_similarity import between_speakers, cosines
 from emovc.core.labels import EMOTIONS
 
@@ -98,3 +98,18 @@ def test_keep_voice_real_takes_exist_in_ravdess(shared_data):
     assert sorted({r["speaker"] for r in sources}) == [f"ravdess_{a}" for a in (21, 22, 23, 24)]
     for intensity in ("normal", "strong"):
         assert len(real_takes(rows, sources, EMOTIONS, intensity)) == 8 * len(EMOTIONS)
+
+
+def test_esd_takes_group_whole_sentences_said_in_every_requested_emotion():
+    rows = [{"path": f"{e}/{t}.flac", "emotion": e, "text": f"t{t}"} for t in range(30) for e in ESD_EMOTIONS
+            if not (t == 0 and e == "angry")]                  # sentence 0 has no angry take
+    clips = esd_takes(rows, ["neutral", "angry", "calm"], group=4)
+    groups = {}
+    for c in clips:
+        groups.setdefault(c["voice"], []).append(c)
+    assert {c["emotion"] for c in clips} == {"neutral", "angry"}      # ESD has no calm
+    assert "t0" not in {c["text"] for c in clips}
+    assert len(groups) == 29 // 4 and all(len(g) == 4 * 2 for g in groups.values())
+    texts = [c["text"] for c in clips if c["emotion"] == "neutral"]
+    assert len(texts) == len(set(texts))                             # no sentence in two groups
+    assert esd_takes(rows, ["neutral", "angry"], group=4) == clips   # seeded
