@@ -20,6 +20,7 @@ The RAVDESS features are cached in cache/features/ (first run: about 10 minutes 
 ceilings' labelled takes in cache/judge/.
 """
 import sys
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -331,8 +332,10 @@ def main() -> None:
               f"actors (6-fold) against ESD, a speaker and sentences they never heard ({ESD_GROUP}-sentence groups):")
         for name, clips in (("RAVDESS", synthesis_ceiling(emotions, "normal")), ("ESD", esd_ceiling(emotions))):
             f = figures(clips, emotions)
+            top, count = Counter(c["judge_file"] for c in clips).most_common(1)[0]
             print(f"{name:>7}: per voice {f['voice']:.3f}, per file {f['file']:.3f}, "
-                  f"high-arousal above neutral {100 * f['pairwise']:.1f} % of {f['pairs']} pairs")
+                  f"high-arousal above neutral {100 * f['pairwise']:.1f} % of {f['pairs']} pairs; "
+                  f"per file {count} of {len(clips)} takes called {top}")
 
 
 if __name__ == "__main__":
