@@ -20,8 +20,9 @@ held-out speakers selected like the run (bench/emotion_judge.py: `synthesis_ceil
 the RAVDESS actors; `keep_voice_ceiling`, the same actors' real takes of the same sentences), and
 the ratio. The judges know RAVDESS's two statements only, so a synthesis run of new sentences is
 also set beside `esd_ceiling`: ESD's real takes, a speaker and sentences the judges never heard,
-over the emotions ESD has (run with `--emotions neutral happy sad angry surprised` for like for like). Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the
-input, beside the same measure on real takes; it needs bench/requirements-bench.txt.
+over the emotions ESD has (run with `--emotions neutral happy sad angry surprised` for like for like).
+Keep-voice also reports speaker similarity (bench/speaker_similarity.py) against the input, beside
+the same measure on real takes; it needs bench/requirements-bench.txt.
 `--renderer` profile (default: the global profiles), contour (the emotion model) or exemplar (the
 exemplar bank); keep-voice uses the model or bank built without actors 21-24, with `--vocoder` psola
 (default) or world.
