@@ -43,6 +43,32 @@ def test_auto_language_detects_english(ravdess_clip):
     assert t.language == "en" and "door" in normalise_text(t.text)
 
 
+def test_auto_language_encodes_each_window_once(shared_data, monkeypatch):
+    """Detecting the language reuses the window's encoding (faster-whisper alone encodes it twice),
+    and the memory is dropped after each window, so a later call encodes its own input."""
+    asr_model = load_asr("whisper", "base", "auto")
+    memo = asr_model.whisper.encode
+    passes = []
+    monkeypatch.setattr(memo, "encode", lambda features, inner=memo.encode: passes.append(1) or inner(features))
+    for _ in range(2):
+        t = asr_model.transcribe(shared_data / DOGS)
+        assert t.language == "en" and normalise_text(t.text) == "dogs are sitting by the door"
+    assert len(passes) == 2 and memo.last is None
+
+
+def test_last_encoding_answers_only_a_repeat():
+    from emovc.asr.whisper import LastEncoding
+    calls = []
+    memo = LastEncoding(lambda f: calls.append(f.copy()) or float(f.sum()))
+    a, b = np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)
+    assert memo(a) == memo(a.copy()) == 6.0 and len(calls) == 1
+    assert memo(b) == 0.0 and memo(a) == 6.0 and len(calls) == 3
+    a[0, 0] = 5                             # the caller's array changing does not fool it
+    assert memo(a) == 10.0 and len(calls) == 4
+    memo.forget()
+    assert memo(a) == 10.0 and len(calls) == 5
+
+
 def test_long_audio_is_windowed_and_streamed(base, shared_data, tmp_path, monkeypatch):
     """~2 min (several 30 s windows), read in 20 s blocks: every sentence, in order, with sane times.
 
